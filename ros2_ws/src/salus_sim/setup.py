@@ -1,0 +1,29 @@
+from setuptools import find_packages, setup
+
+PACKAGE = "salus_sim"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(exclude=["test", "test.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="SALUS developers",
+    maintainer_email="salus-dev@example.com",
+    description=(
+        "MuJoCo Franka Panda pick-and-place node speaking the Isaac Sim bridge contract, "
+        "scripted expert, failure injection, episode runner."
+    ),
+    license="Apache-2.0",
+    entry_points={
+        "console_scripts": [
+            "sim_node = salus_sim.sim_node:main",
+            "expert_node = salus_sim.expert_node:main",
+            "episode_runner = salus_sim.episode_runner_node:main",
+        ],
+    },
+)
