@@ -21,4 +21,6 @@ if [ -f "$SALUS_ROOT/ros2_ws/install/setup.bash" ]; then
   source "$SALUS_ROOT/ros2_ws/install/setup.bash"
   eval "$_salus_nounset"
   unset _salus_nounset
+  # ament_python puts console scripts in lib/<package>; the user-facing SALUS commands go on PATH.
+  export PATH="$SALUS_ROOT/ros2_ws/install/salus_monitor/lib/salus_monitor:$PATH"
 fi
