@@ -1,0 +1,130 @@
+"""Runs N episodes through the simulator's reset service and reports each outcome, then a summary.
+
+It is the main job's driver: its clean exit ends the graph (``ends_graph`` in config/graph.yaml).
+
+    ros2 run salus_sim episode_runner --ros-args -p num_episodes:=20 -p base_seed:=0
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import rclpy
+from rcl_interfaces.msg import ParameterDescriptor, ParameterType
+from rclpy.node import Node
+
+from salus_msgs.msg import EpisodeEvent
+from salus_msgs.srv import ResetEpisode
+from salus_sim import contract
+from salus_sim.core.episode_summary import EpisodeRecord, format_episode_line, format_summary
+from salus_sim.node_common import check_no_unknown_parameters, declare_robot_profile, run_node
+
+
+class EpisodeRunner(Node):
+    """Resets episode after episode and waits for each end event, with a wall-clock watchdog."""
+
+    def __init__(self) -> None:
+        super().__init__("episode_runner")
+        self.robot = declare_robot_profile(self)
+        self.num_episodes = self._declare("num_episodes", 5, "episodes to run before exiting", minimum=1)
+        self.base_seed = self._declare(
+            "base_seed", 0, "seed of the first episode; episode i uses base_seed+i"
+        )
+        self.watchdog_s = self._declare(
+            "episode_watchdog_s", 300.0, "wall seconds an episode may take before the run is declared stuck"
+        )
+        self.service_wait_s = self._declare(
+            "service_wait_s", 60.0, "wall seconds to wait for the simulator's reset service"
+        )
+        self.results_path = self._declare(
+            "results_path", "", "JSON-lines file receiving one record per episode ('' = none)"
+        )
+        check_no_unknown_parameters(self)
+        self.reset_client = self.create_client(ResetEpisode, contract.RESET_SERVICE)
+        self.ended: dict[str, EpisodeEvent] = {}
+        self.create_subscription(
+            EpisodeEvent, contract.EPISODE_TOPIC, self.on_episode_event, contract.EVENT_QOS
+        )
+
+    def _declare(self, name: str, default, description: str, minimum: int | None = None):
+        kinds = {
+            int: ParameterType.PARAMETER_INTEGER,
+            float: ParameterType.PARAMETER_DOUBLE,
+            str: ParameterType.PARAMETER_STRING,
+        }
+        self.declare_parameter(
+            name,
+            default,
+            ParameterDescriptor(type=kinds[type(default)], description=description, read_only=True),
+        )
+        value = self.get_parameter(name).value
+        if minimum is not None and value < minimum:
+            raise ValueError(f"parameter {name}={value} must be >= {minimum}")
+        return value
+
+    def on_episode_event(self, msg: EpisodeEvent) -> None:
+        if msg.event == EpisodeEvent.EVENT_END:
+            self.ended[msg.episode_id] = msg
+
+    def run(self) -> int:
+        log = self.get_logger()
+        if not self.reset_client.wait_for_service(timeout_sec=self.service_wait_s):
+            log.error(
+                f"no simulator: {contract.RESET_SERVICE} did not appear within {self.service_wait_s:.0f} s"
+            )
+            return 1
+        records: list[EpisodeRecord] = []
+        results = Path(self.results_path) if self.results_path else None
+        if results:
+            results.parent.mkdir(parents=True, exist_ok=True)
+        for index in range(self.num_episodes):
+            record = self.run_episode(self.base_seed + index)
+            if record is None:
+                return 1
+            records.append(record)
+            print(format_episode_line(index + 1, self.num_episodes, record), flush=True)
+            if results:
+                with results.open("a") as stream:
+                    stream.write(json.dumps(record.to_json_dict()) + "\n")
+        print("\n" + format_summary(records), flush=True)
+        if results:
+            log.info(f"episode records appended to {results}")
+        return 0
+
+    def run_episode(self, seed: int) -> EpisodeRecord | None:
+        log = self.get_logger()
+        future = self.reset_client.call_async(ResetEpisode.Request(seed=seed))
+        rclpy.spin_until_future_complete(self, future, timeout_sec=self.service_wait_s)
+        response = future.result()
+        if response is None or not response.success:
+            log.error(f"reset with seed {seed} failed: {response.message if response else 'no answer'}")
+            return None
+        started = time.monotonic()
+        while response.episode_id not in self.ended:
+            if time.monotonic() - started > self.watchdog_s:
+                log.error(f"{response.episode_id} produced no end event within {self.watchdog_s:.0f} wall s")
+                return None
+            rclpy.spin_once(self, timeout_sec=0.1)
+        event = self.ended.pop(response.episode_id)
+        return EpisodeRecord(
+            episode_id=event.episode_id,
+            seed=int(event.seed),
+            outcome=event.outcome,
+            duration_s=float(event.duration),
+            failure_onset_s=float(event.failure_onset_time)
+            if not math.isnan(event.failure_onset_time)
+            else math.nan,
+            perturbations=tuple(event.perturbations),
+            wall_s=time.monotonic() - started,
+        )
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(EpisodeRunner, args, work=EpisodeRunner.run)
+
+
+if __name__ == "__main__":
+    main()
