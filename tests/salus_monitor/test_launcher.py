@@ -229,6 +229,18 @@ def test_sigint_is_forwarded_and_the_launcher_exits_130(tmp_path: Path, prefix: 
     assert_gone(state, "sim", "runner")
 
 
+def test_nodes_get_sigterm_when_the_launcher_is_killed(tmp_path: Path, prefix: Path, state: Path) -> None:
+    spec = write_spec(tmp_path, [node("sim", required=True), node("runner", required=True, ends_graph=True)])
+    run = LauncherRun(spec, prefix, state)
+    run.wait_for_stdout({"[sim] ready", "[runner] ready"})
+    run.proc.kill()  # SIGKILL: the launcher gets no chance to clean up
+    run.finish(timeout=5.0)
+    deadline = time.monotonic() + 5.0
+    while signals_seen(state, "sim") != {"SIGTERM"} or signals_seen(state, "runner") != {"SIGTERM"}:
+        assert time.monotonic() < deadline, (signals_seen(state, "sim"), signals_seen(state, "runner"))
+        time.sleep(0.02)
+
+
 def test_stubborn_node_gets_sigterm_then_sigkill(tmp_path: Path, prefix: Path, state: Path) -> None:
     spec = write_spec(tmp_path, [node("stubborn", env={"FAKE_IGNORE_SIGNALS": "1"}), node("sim")])
     run = LauncherRun(spec, prefix, state, "--sigterm-timeout", "0.3", "--sigkill-timeout", "0.3")

@@ -114,3 +114,15 @@ def test_action_delay_alone_does_not_defeat_the_expert_but_slows_it(expert):
     assert delayed.outcome is Outcome.SUCCESS
     plain = run_episode(PickPlaceSim(SimConfig(image_width=32, image_height=32)), expert, 0)
     assert delayed.duration > plain.duration + 0.5
+
+
+def test_cube_placed_at_the_far_corner_of_the_reachable_range_times_out(expert):
+    result, _ = episode(
+        expert, "cube_pose", x_range=[0.74, 0.75], y_range=[-0.45, -0.40], yaw_range=[0.7, 0.78]
+    )
+    assert result.outcome is Outcome.TIMEOUT
+
+
+def test_action_delay_far_beyond_the_episode_pace_times_out(expert):
+    result, _ = episode(expert, "action_delay", steps=120)
+    assert result.outcome is Outcome.TIMEOUT

@@ -161,6 +161,20 @@ def pump_lines(stream: IO[bytes], name: str, output: Output, log: IO[str] | None
 # --------------------------------------------------------------------------- supervision
 
 
+def _terminate_with_parent() -> None:
+    """In the child before exec: ask Linux to SIGTERM it if the launcher dies, even by SIGKILL.
+
+    Without this, a killed launcher would leave its nodes running (and publishing) with no supervisor.
+    """
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+
+
 @dataclass
 class NodeProcess:
     """A started node: its spec entry, process and output thread."""
@@ -251,6 +265,7 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             env=node_environment(launch),
             process_group=0,
+            preexec_fn=_terminate_with_parent,
         )
         assert popen.stdout is not None
         reader = threading.Thread(
