@@ -115,9 +115,8 @@ def launch_nodes(context: Any, spec: GraphSpec) -> list[Any]:
 
 def generate_launch_description() -> Any:
     """Declare every spec argument, then start the nodes once their values are known."""
-    from launch.actions import DeclareLaunchArgument, OpaqueFunction
-
     from launch import LaunchDescription
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
 
     spec = graph_spec_module().load_spec(spec_path())
     declared = [DeclareLaunchArgument(**kwargs) for kwargs in argument_declarations(spec)]

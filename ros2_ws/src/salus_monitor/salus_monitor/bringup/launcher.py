@@ -174,7 +174,6 @@ def _terminate_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
 
 
-
 @dataclass
 class NodeProcess:
     """A started node: its spec entry, process and output thread."""
