@@ -21,6 +21,7 @@ setup(
     entry_points={
         "console_scripts": [
             "salus-launch = salus_monitor.bringup.launcher:main",
+            "salus-topic = salus_monitor.tools.topic:main",
         ],
     },
 )
