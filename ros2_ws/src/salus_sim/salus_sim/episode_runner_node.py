@@ -119,6 +119,7 @@ class EpisodeRunner(Node):
             else math.nan,
             perturbations=tuple(event.perturbations),
             wall_s=time.monotonic() - started,
+            perturbation_params=json.loads(event.perturbation_params_json or "{}"),
         )
 
 

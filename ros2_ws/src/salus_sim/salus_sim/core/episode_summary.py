@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 OUTCOMES = ("success", "collision", "drop", "timeout", "other")
 
@@ -18,6 +18,7 @@ class EpisodeRecord:
     failure_onset_s: float  # NaN for successes
     perturbations: tuple[str, ...]
     wall_s: float
+    perturbation_params: dict = field(default_factory=dict)  # every sampled value, as the sim reported it
 
     def to_json_dict(self) -> dict:
         record = asdict(self)
