@@ -16,10 +16,8 @@ import argparse
 import collections
 import time
 
-import yaml
-
 from salus_sim.core.expert import ScriptedExpert
-from salus_sim.core.injection import INJECTION_TYPES, InjectionConfig
+from salus_sim.core.injection import INJECTION_TYPES, injection_from_cli
 from salus_sim.core.pick_place import PickPlaceSim, SimConfig
 from salus_sim.core.rollout import run_episode
 
@@ -38,20 +36,13 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def injection_config(inject: list[str], overrides: list[str]) -> InjectionConfig:
-    updates: dict[str, dict[str, object]] = collections.defaultdict(dict)
-    for item in overrides:
-        key, _, value = item.partition("=")
-        kind, _, field = key.partition(".")
-        if not field:
-            raise SystemExit(f"--set expects TYPE.KEY=VALUE, got {item!r}")
-        updates[kind][field] = yaml.safe_load(value)
-    return InjectionConfig().with_enabled(*inject, **updates)
-
-
 def main() -> None:
     args = parse_args()
-    config = SimConfig(injection=injection_config(args.inject, args.set))
+    try:
+        injection = injection_from_cli(args.inject, args.set)
+    except ValueError as err:
+        raise SystemExit(f"expert_success: {err}") from err
+    config = SimConfig(injection=injection)
     sim, expert = PickPlaceSim(config), ScriptedExpert()
     counts: collections.Counter[str] = collections.Counter()
     started = time.perf_counter()

@@ -122,6 +122,26 @@ def test_sets_become_yaml_typed_overrides_on_the_right_nodes(spec_path: Path) ->
     assert nodes["sim"].parameter_overrides == {"use_sim_time": False}
 
 
+def test_profile_sets_apply_typed_overrides_after_argument_sets(tmp_path: Path) -> None:
+    spec = base_spec()
+    spec["profiles"]["robot"]["isaac"]["sets"] = {
+        "runner.wait_for_robot": True,
+        "runner.num_episodes": 3,
+        "*.robot_names": ["a", "b"],
+    }
+    nodes = by_name(
+        gs.resolve(gs.load_spec(write_spec(tmp_path, spec)), {"robot": "isaac", "episodes": "20"})
+    )
+    assert nodes["runner"].parameter_overrides == {
+        "num_episodes": 3,  # the profile's value, applied after the argument's
+        "use_sim_time": True,
+        "wait_for_robot": True,
+        "robot_names": ["a", "b"],
+    }
+    plain = by_name(gs.resolve(gs.load_spec(write_spec(tmp_path, spec)), {"episodes": "20"}))
+    assert plain["runner"].parameter_overrides == {"num_episodes": 20, "use_sim_time": True}
+
+
 @pytest.mark.parametrize(
     ("text", "value"),
     [("5", 5), ("1.5", 1.5), ("true", True), ("abc", "abc"), ("", ""), ("[1, 2]", [1, 2]), ("a: b", "a: b")],
@@ -216,6 +236,14 @@ def _mutated(tmp_path: Path, change: Callable[[dict[str, Any]], Any]) -> Path:
         (lambda s: s["arguments"]["robot"].update(default="ur5"), r"default 'ur5' is not one of the choices"),
         (lambda s: s["arguments"]["robot"].update(kind="path"), r"kind must be one of"),
         (lambda s: s.update(nodes=[]), r"at least one node"),
+        (
+            lambda s: s["profiles"]["robot"]["isaac"].update(sets={"runer.x": 1}),
+            r"profiles.robot.isaac.sets: 'runer.x' must be 'NODE.param'",
+        ),
+        (
+            lambda s: s["profiles"]["robot"]["isaac"].update(sets={"runner.x": {"a": 1}}),
+            r"runner.x: expected a scalar or a list of scalars",
+        ),
     ],
 )
 def test_spec_errors_name_the_culprit(
@@ -310,7 +338,10 @@ def test_repo_spec_resolves() -> None:
         "episodes",
         "seed",
         "use_sim_time",
+        "record",
+        "dataset_root",
         "params_file",
+        "bag_dir",
     ]
     nodes = by_name(gs.resolve(spec, {"episodes": "20", "seed": "7"}))
     assert list(nodes) == ["salus_sim", "expert", "episode_runner"]
@@ -320,6 +351,14 @@ def test_repo_spec_resolves() -> None:
     assert all(n.params_files[0].name == "mujoco.yaml" for n in nodes.values())
     isaac = by_name(gs.resolve(spec, {"robot": "isaac"}))
     assert "salus_sim" not in isaac and isaac["expert"].params_files[0].name == "isaac.yaml"
+    recording = by_name(gs.resolve(spec, {"record": "lerobot", "dataset_root": "/tmp/demos"}))
+    assert recording["lerobot_recorder"].required
+    assert recording["lerobot_recorder"].parameter_overrides["root"] == "/tmp/demos"
+    assert recording["episode_runner"].parameter_overrides["wait_for_recorder"] is True
+    bags = by_name(gs.resolve(spec, {"record": "bag", "bag_dir": "/tmp/bags"}))
+    assert bags["bag_recorder"].required and "lerobot_recorder" not in bags
+    assert bags["bag_recorder"].parameter_overrides["bag_dir"] == "/tmp/bags"
+    assert bags["episode_runner"].parameter_overrides["wait_for_recorder"] is True
 
 
 # --------------------------------------------------------------------------- rcl reads our argv

@@ -22,6 +22,13 @@ setup(
         "console_scripts": [
             "salus-launch = salus_monitor.bringup.launcher:main",
             "salus-topic = salus_monitor.tools.topic:main",
+            "lerobot_recorder = salus_monitor.recording.lerobot_recorder_node:main",
+            "salus-record-demos = salus_monitor.recording.record_demos:main",
+            "bag_recorder = salus_monitor.recording.bag_recorder_node:main",
+            "salus-collect = salus_monitor.recording.collect:main",
+            "salus-bag2zarr = salus_monitor.recording.bag_to_zarr:main",
+            "salus-verify-zarr = salus_monitor.recording.verify_zarr:main",
+            "salus-bag2lerobot = salus_monitor.recording.bag_to_lerobot:main",
         ],
     },
 )

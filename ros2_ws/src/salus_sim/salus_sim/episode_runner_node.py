@@ -2,6 +2,13 @@
 
 It is the main job's driver: its clean exit ends the graph (``ends_graph`` in config/graph.yaml).
 
+With ``wait_for_recorder`` (set by ``record:=lerobot``) it waits for the demonstration recorder: before
+the first reset until the recorder's acknowledgment publisher exists, and after each end event until the
+recorder acknowledges that episode on ``/salus/recorder/episode_saved`` (``std_msgs/String``, the episode
+id; sent for discarded episodes too), so no episode starts while the previous one is being written and
+the graph does not end before the last one is on disk. No acknowledgment within ``recorder_wait_s`` is
+an error exit.
+
     ros2 run salus_sim episode_runner --ros-args -p num_episodes:=20 -p base_seed:=0
 """
 
@@ -15,12 +22,19 @@ from pathlib import Path
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor, ParameterType
 from rclpy.node import Node
+from std_msgs.msg import String
 
 from salus_msgs.msg import EpisodeEvent
 from salus_msgs.srv import ResetEpisode
 from salus_sim import contract
 from salus_sim.core.episode_summary import EpisodeRecord, format_episode_line, format_summary
 from salus_sim.node_common import check_no_unknown_parameters, declare_robot_profile, run_node
+
+# The recorder hand-shake: the recorder (salus_monitor/recording) publishes each handled episode's id.
+RECORDER_ACK_TOPIC = "/salus/recorder/episode_saved"
+RECORDER_ACK_QOS = contract.EVENT_QOS  # reliable, transient local: an ack sent early is not lost
+# Once the recorder's publisher is seen, give DDS this long to match its subscriptions too [wall s].
+_RECORDER_SETTLE_S = 1.0
 
 
 class EpisodeRunner(Node):
@@ -42,15 +56,27 @@ class EpisodeRunner(Node):
         self.results_path = self._declare(
             "results_path", "", "JSON-lines file receiving one record per episode ('' = none)"
         )
+        self.wait_for_recorder = self._declare(
+            "wait_for_recorder",
+            False,
+            f"wait for the recorder's acknowledgment on {RECORDER_ACK_TOPIC} after each episode",
+        )
+        self.recorder_wait_s = self._declare(
+            "recorder_wait_s", 60.0, "wall seconds to wait for the recorder (start-up, each acknowledgment)"
+        )
         check_no_unknown_parameters(self)
         self.reset_client = self.create_client(ResetEpisode, contract.RESET_SERVICE)
         self.ended: dict[str, EpisodeEvent] = {}
         self.create_subscription(
             EpisodeEvent, contract.EPISODE_TOPIC, self.on_episode_event, contract.EVENT_QOS
         )
+        self.recorder_acks: set[str] = set()
+        if self.wait_for_recorder:
+            self.create_subscription(String, RECORDER_ACK_TOPIC, self.on_recorder_ack, RECORDER_ACK_QOS)
 
     def _declare(self, name: str, default, description: str, minimum: int | None = None):
         kinds = {
+            bool: ParameterType.PARAMETER_BOOL,
             int: ParameterType.PARAMETER_INTEGER,
             float: ParameterType.PARAMETER_DOUBLE,
             str: ParameterType.PARAMETER_STRING,
@@ -69,12 +95,48 @@ class EpisodeRunner(Node):
         if msg.event == EpisodeEvent.EVENT_END:
             self.ended[msg.episode_id] = msg
 
+    def on_recorder_ack(self, msg: String) -> None:
+        self.recorder_acks.add(msg.data)
+
+    def wait_for_recorder_ready(self) -> bool:
+        """Before the first reset: the recorder is up once its acknowledgment publisher is discovered."""
+        started = time.monotonic()
+        while self.count_publishers(RECORDER_ACK_TOPIC) == 0:
+            if time.monotonic() - started > self.recorder_wait_s:
+                self.get_logger().error(
+                    f"wait_for_recorder is set but no recorder publishes {RECORDER_ACK_TOPIC} "
+                    f"within {self.recorder_wait_s:.0f} s (is record:=lerobot's recorder running?)"
+                )
+                return False
+            rclpy.spin_once(self, timeout_sec=0.1)
+        self.get_logger().info(f"recorder found after {time.monotonic() - started:.1f} s")
+        settle_until = time.monotonic() + _RECORDER_SETTLE_S
+        while time.monotonic() < settle_until:
+            rclpy.spin_once(self, timeout_sec=0.1)
+        return True
+
+    def wait_for_recorder_ack(self, episode_id: str) -> bool:
+        """After an end event: the recorder has written (or discarded) the episode."""
+        started = time.monotonic()
+        while episode_id not in self.recorder_acks:
+            if time.monotonic() - started > self.recorder_wait_s:
+                self.get_logger().error(
+                    f"the recorder did not acknowledge {episode_id} on {RECORDER_ACK_TOPIC} "
+                    f"within {self.recorder_wait_s:.0f} s"
+                )
+                return False
+            rclpy.spin_once(self, timeout_sec=0.05)
+        self.recorder_acks.discard(episode_id)
+        return True
+
     def run(self) -> int:
         log = self.get_logger()
         if not self.reset_client.wait_for_service(timeout_sec=self.service_wait_s):
             log.error(
                 f"no simulator: {contract.RESET_SERVICE} did not appear within {self.service_wait_s:.0f} s"
             )
+            return 1
+        if self.wait_for_recorder and not self.wait_for_recorder_ready():
             return 1
         records: list[EpisodeRecord] = []
         results = Path(self.results_path) if self.results_path else None
@@ -109,6 +171,8 @@ class EpisodeRunner(Node):
                 return None
             rclpy.spin_once(self, timeout_sec=0.1)
         event = self.ended.pop(response.episode_id)
+        if self.wait_for_recorder and not self.wait_for_recorder_ack(event.episode_id):
+            return None
         return EpisodeRecord(
             episode_id=event.episode_id,
             seed=int(event.seed),

@@ -12,9 +12,11 @@ Spec format (paths relative to the repo root, i.e. the parent of the spec's fold
       robot: {default: mujoco, choices: [mujoco, isaac], description: "..."}
       use_sim_time: {default: "true", description: "...", sets: "*.use_sim_time"}
       params_file: {default: "", description: "...", kind: params_file}
-    profiles:                   # per argument value: parameter files applied to every selected node
-      robot:
+    profiles:                   # per argument value: parameter files applied to every selected node,
+      robot:                    # and/or fixed overrides {NODE.param or *.param: VALUE}
         mujoco: {params: [config/robots/mujoco.yaml]}
+      record:
+        lerobot: {sets: {episode_runner.wait_for_recorder: true}}
     nodes:
       - {name: salus_sim, package: salus_sim, executable: sim_node, params: [config/sim.yaml],
          when: {robot: [mujoco]}, required: true, ends_graph: false,
@@ -23,8 +25,10 @@ Spec format (paths relative to the repo root, i.e. the parent of the spec's fold
 Parameter files of a node apply in this order: profile files (in ``profiles`` order), the node's own
 ``params``, then every non-empty ``kind: params_file`` argument (relative to the current directory);
 argument values mapped by ``sets`` come last as overrides keyed by the node's name, typed by YAML like
-``ros2 launch`` does. rcl ranks node-keyed entries above ``/**`` ones whatever the file order, so a later
-file overrides an earlier one only where its keys are at least as specific (key extra files by node name).
+``ros2 launch`` does, followed by the ``sets`` of the selected profiles (values as written in the spec),
+so one argument can both pick files and set parameters to values other than its own. rcl ranks
+node-keyed entries above ``/**`` ones whatever the file order, so a later file overrides an earlier one
+only where its keys are at least as specific (key extra files by node name).
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ _ARGUMENT_KINDS = ("value", "params_file")
 _NODE_KEYS = frozenset(
     {"name", "package", "executable", "params", "when", "required", "ends_graph", "remap", "env"}
 )
-_PROFILE_KEYS = frozenset({"params"})
+_PROFILE_KEYS = frozenset({"params", "sets"})
 _TOP_KEYS = frozenset({"arguments", "profiles", "nodes"})
 
 
@@ -98,6 +102,8 @@ class GraphSpec:
     arguments: tuple[ArgumentSpec, ...]
     profiles: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]
     nodes: tuple[NodeSpec, ...]
+    # (argument, value, ((NODE.param, value), ...)): overrides applied when the argument has that value
+    profile_sets: tuple[tuple[str, str, tuple[tuple[str, Any], ...]], ...] = ()
 
     def argument(self, name: str) -> ArgumentSpec:
         """The argument called ``name``; ``ArgumentError`` listing the known ones otherwise."""
@@ -188,8 +194,19 @@ def parse_spec(raw: Any, path: Path) -> GraphSpec:
         raise SpecError(f"{where}: 'nodes' must list at least one node")
     _check_unique_names(nodes, where)
     _check_sets_targets(arguments, nodes, where)
-    profiles = _parse_profiles(mapping.get("profiles") or {}, by_name, f"{where}: profiles")
-    return GraphSpec(path=path, root=path.parent.parent, arguments=arguments, profiles=profiles, nodes=nodes)
+    profiles, profile_sets = _parse_profiles(mapping.get("profiles") or {}, by_name, f"{where}: profiles")
+    node_names = {n.name for n in nodes}
+    for name, value, sets in profile_sets:
+        for target, _ in sets:
+            _check_target(target, node_names, f"{where}: profiles.{name}.{value}.sets")
+    return GraphSpec(
+        path=path,
+        root=path.parent.parent,
+        arguments=arguments,
+        profiles=profiles,
+        nodes=nodes,
+        profile_sets=profile_sets,
+    )
 
 
 def _parse_argument(name: Any, body: Any, where: str) -> ArgumentSpec:
@@ -259,8 +276,12 @@ def _parse_when(
 
 def _parse_profiles(
     raw: Any, arguments: Mapping[str, ArgumentSpec], where: str
-) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]:
+) -> tuple[
+    tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...],
+    tuple[tuple[str, str, tuple[tuple[str, Any], ...]], ...],
+]:
     profiles = []
+    profile_sets = []
     for name, by_value in _mapping(raw, where).items():
         arg = _known_argument(name, arguments, where)
         entries = []
@@ -270,8 +291,24 @@ def _parse_profiles(
             body = _mapping(body, f"{where}.{name}.{text}")
             _check_keys(body, _PROFILE_KEYS, f"{where}.{name}.{text}")
             entries.append((text, _strings(body.get("params", ()), f"{where}.{name}.{text}.params")))
+            sets = _parameter_values(body.get("sets") or {}, f"{where}.{name}.{text}.sets")
+            if sets:
+                profile_sets.append((name, text, sets))
         profiles.append((name, tuple(entries)))
-    return tuple(profiles)
+    return tuple(profiles), tuple(profile_sets)
+
+
+def _parameter_values(raw: Any, where: str) -> tuple[tuple[str, Any], ...]:
+    """``{NODE.param: value}`` with YAML-typed scalar (or list of scalars) values."""
+    pairs = []
+    for target, value in _mapping(raw, where).items():
+        if not isinstance(target, str):
+            raise SpecError(f"{where}: keys must be 'NODE.param' strings, got {target!r}")
+        items = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, (str, int, float, bool)) for v in items):
+            raise SpecError(f"{where}.{target}: expected a scalar or a list of scalars, got {value!r}")
+        pairs.append((target, value))
+    return tuple(pairs)
 
 
 def _check_unique_names(nodes: Sequence[NodeSpec], where: str) -> None:
@@ -286,12 +323,15 @@ def _check_sets_targets(arguments: Iterable[ArgumentSpec], nodes: Sequence[NodeS
     names = {n.name for n in nodes}
     for arg in arguments:
         for target in arg.sets:
-            node, _, param = target.partition(".")
-            if not param or (node != "*" and node not in names):
-                raise SpecError(
-                    f"{where}: arguments.{arg.name}.sets: {target!r} must be 'NODE.param' or '*.param' "
-                    f"with NODE one of {sorted(names)}"
-                )
+            _check_target(target, names, f"{where}: arguments.{arg.name}.sets")
+
+
+def _check_target(target: str, names: set[str], where: str) -> None:
+    node, _, param = target.partition(".")
+    if not param or (node != "*" and node not in names):
+        raise SpecError(
+            f"{where}: {target!r} must be 'NODE.param' or '*.param' with NODE one of {sorted(names)}"
+        )
 
 
 # --------------------------------------------------------------------------- resolution
@@ -401,6 +441,13 @@ def _overrides_for(spec: GraphSpec, node: str, args: Mapping[str, str]) -> dict[
             target_node, _, param = target.partition(".")
             if target_node in ("*", node):
                 overrides[param] = yaml_value(args[arg.name])
+    for name, value, sets in spec.profile_sets:
+        if args[name] != value:
+            continue
+        for target, typed in sets:
+            target_node, _, param = target.partition(".")
+            if target_node in ("*", node):
+                overrides[param] = typed
     return overrides
 
 

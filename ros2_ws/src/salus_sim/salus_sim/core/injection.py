@@ -292,3 +292,22 @@ def sample_perturbations(config: InjectionConfig, rng: np.random.Generator) -> E
         values["gripper_fault_delay_s"] = _uniform(streams["gripper_fault"], fault)
     injected = tuple(name for name in config.enabled_types() if name != "cube_pose")
     return EpisodePerturbations(cube_xy=cube_xy, cube_yaw=cube_yaw, injected=injected, **values)
+
+
+def injection_from_cli(inject: list[str], assignments: list[str]) -> InjectionConfig:
+    """The config of command-line tools: ``inject`` switches types on with their defaults, each
+    ``TYPE.KEY=VALUE`` assignment (VALUE parsed as YAML) overrides one parameter, e.g.
+    ``injection_from_cli(["mass"], ["mass.scale_range=[13.5, 13.5]"])``.
+
+    Raises ValueError naming a bad item.
+    """
+    import yaml
+
+    updates: dict[str, dict[str, Any]] = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        kind, _, name = key.partition(".")
+        if not sep or not name:
+            raise ValueError(f"expected TYPE.KEY=VALUE, got {item!r}")
+        updates.setdefault(kind, {})[name] = yaml.safe_load(value)
+    return InjectionConfig().with_enabled(*inject, **updates)
