@@ -1,0 +1,1 @@
+"""ROS-free logic of salus_vla: backbone building, policy loading, the shared-prefix ensemble, signals."""
