@@ -22,5 +22,8 @@ if [ -f "$SALUS_ROOT/ros2_ws/install/setup.bash" ]; then
   eval "$_salus_nounset"
   unset _salus_nounset
   # ament_python puts console scripts in lib/<package>; the user-facing SALUS commands go on PATH.
-  export PATH="$SALUS_ROOT/ros2_ws/install/salus_monitor/lib/salus_monitor:$PATH"
+  for _salus_pkg in salus_monitor salus_vla; do
+    export PATH="$SALUS_ROOT/ros2_ws/install/$_salus_pkg/lib/$_salus_pkg:$PATH"
+  done
+  unset _salus_pkg
 fi

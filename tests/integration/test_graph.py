@@ -56,7 +56,9 @@ def test_main_job_runs_episodes_and_an_independent_node_sees_well_formed_message
     params = write_params(
         tmp_path / "fast.yaml", {"salus_sim": FAST_SIM, "episode_runner": {"results_path": str(results)}}
     )
-    code, output = run_launcher(tmp_path, observer, "episodes:=3", "seed:=7", f"params_file:={params}")
+    code, output = run_launcher(
+        tmp_path, observer, "policy:=expert", "episodes:=3", "seed:=7", f"params_file:={params}"
+    )
 
     assert code == 0, output
     records = [json.loads(line) for line in results.read_text().splitlines()]
@@ -94,7 +96,9 @@ def test_forced_gripper_fault_ends_in_drop_with_onset(tmp_path, observer):
         tmp_path / "fault.yaml",
         {"salus_sim": {**FAST_SIM, **fault}, "episode_runner": {"results_path": str(results)}},
     )
-    code, output = run_launcher(tmp_path, observer, "episodes:=1", "seed:=3", f"params_file:={params}")
+    code, output = run_launcher(
+        tmp_path, observer, "policy:=expert", "episodes:=1", "seed:=3", f"params_file:={params}"
+    )
 
     assert code == 0, output
     (record,) = [json.loads(line) for line in results.read_text().splitlines()]
@@ -176,7 +180,9 @@ def test_bad_config_fails_at_start_up_naming_the_parameter(tmp_path):
 def test_launcher_stops_the_graph_when_a_required_node_fails(tmp_path, observer):
     params = write_params(tmp_path / "bad.yaml", {"salus_sim": {"physics_dt": -1.0}})
     started = time.monotonic()
-    code, output = run_launcher(tmp_path, observer, "episodes:=1", f"params_file:={params}", timeout=90.0)
+    code, output = run_launcher(
+        tmp_path, observer, "policy:=expert", "episodes:=1", f"params_file:={params}", timeout=90.0
+    )
     assert code != 0
     assert "salus_sim" in output and "physics_dt" in output
     assert time.monotonic() - started < 60.0

@@ -335,6 +335,8 @@ def test_repo_spec_resolves() -> None:
     assert [a.name for a in spec.arguments] == [
         "robot",
         "policy",
+        "checkpoint",
+        "device",
         "episodes",
         "seed",
         "use_sim_time",
@@ -343,13 +345,17 @@ def test_repo_spec_resolves() -> None:
         "params_file",
         "bag_dir",
     ]
-    nodes = by_name(gs.resolve(spec, {"episodes": "20", "seed": "7"}))
+    default = by_name(gs.resolve(spec, {"checkpoint": "ckpt/pretrained_model", "device": "cuda"}))
+    assert list(default) == ["salus_sim", "vla_ensemble", "episode_runner"]
+    assert default["vla_ensemble"].parameter_overrides["checkpoint"] == "ckpt/pretrained_model"
+    assert default["vla_ensemble"].parameter_overrides["device"] == "cuda"
+    nodes = by_name(gs.resolve(spec, {"policy": "expert", "episodes": "20", "seed": "7"}))
     assert list(nodes) == ["salus_sim", "expert", "episode_runner"]
     runner = nodes["episode_runner"]
     assert runner.required and runner.ends_graph
     assert runner.parameter_overrides == {"num_episodes": 20, "base_seed": 7, "use_sim_time": True}
     assert all(n.params_files[0].name == "mujoco.yaml" for n in nodes.values())
-    isaac = by_name(gs.resolve(spec, {"robot": "isaac"}))
+    isaac = by_name(gs.resolve(spec, {"robot": "isaac", "policy": "expert"}))
     assert "salus_sim" not in isaac and isaac["expert"].params_files[0].name == "isaac.yaml"
     recording = by_name(gs.resolve(spec, {"record": "lerobot", "dataset_root": "/tmp/demos"}))
     assert recording["lerobot_recorder"].required

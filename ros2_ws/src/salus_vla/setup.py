@@ -17,6 +17,11 @@ setup(
     description="VLA (SmolVLA via lerobot) ensemble node and runtime signal extraction.",
     license="Apache-2.0",
     entry_points={
-        "console_scripts": [],
+        "console_scripts": [
+            "vla_ensemble_node = salus_vla.vla_ensemble_node:main",
+            "salus-build-backbone = salus_vla.build_backbone:main",
+            "salus-train-vla = salus_vla.train:main",
+            "salus-eval-vla = salus_vla.evaluate:main",
+        ],
     },
 )

@@ -136,6 +136,8 @@ class EpisodeRunner(Node):
                 f"no simulator: {contract.RESET_SERVICE} did not appear within {self.service_wait_s:.0f} s"
             )
             return 1
+        if not self.wait_for_policy():
+            return 1
         if self.wait_for_recorder and not self.wait_for_recorder_ready():
             return 1
         records: list[EpisodeRecord] = []
@@ -155,6 +157,20 @@ class EpisodeRunner(Node):
         if results:
             log.info(f"episode records appended to {results}")
         return 0
+
+    def wait_for_policy(self) -> bool:
+        """Wait until something publishes joint commands: a VLA node loads its model for seconds, and an
+        episode started before it is up would run its first steps without a policy."""
+        deadline = time.monotonic() + self.service_wait_s
+        while self.count_publishers(contract.JOINT_COMMAND_TOPIC) == 0:
+            if time.monotonic() > deadline:
+                self.get_logger().error(
+                    f"no policy: nothing publishes {contract.JOINT_COMMAND_TOPIC} "
+                    f"after {self.service_wait_s:.0f} s"
+                )
+                return False
+            rclpy.spin_once(self, timeout_sec=0.1)
+        return True
 
     def run_episode(self, seed: int) -> EpisodeRecord | None:
         log = self.get_logger()

@@ -250,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             params.write_text(yaml.safe_dump(graph_params(opts), sort_keys=False))
             arguments = [
                 "record:=lerobot",
+                "policy:=expert",
                 f"episodes:={opts.episodes}",
                 f"seed:={seed}",
                 f"dataset_root:={root}",

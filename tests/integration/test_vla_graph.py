@@ -1,0 +1,168 @@
+"""The tiny SmolVLA, trained here on demonstrations recorded through the graph, drives the sim over DDS.
+
+One module-scoped fixture records 3 expert demonstrations (64 px) with salus-record-demos and trains the
+tiny policy for a few dozen steps with salus-train-vla (lerobot's training loop): enough to exercise the
+whole path, not to solve the task.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .graph_harness import Observer, launcher_command, require_workspace, start_node, stop, write_params
+
+pytestmark = pytest.mark.ros
+
+SHORT_EPISODES = {"salus_sim": {"real_time_factor": 2.0, "label": {"max_duration_s": 3.0}}}
+
+
+def run(argv: list[str], log: Path, timeout: float) -> None:
+    with log.open("w") as stream:
+        code = subprocess.run(argv, stdout=stream, stderr=subprocess.STDOUT, timeout=timeout).returncode
+    assert code == 0, log.read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    require_workspace()
+    pytest.importorskip("lerobot.policies.smolvla.modeling_smolvla")
+    work = tmp_path_factory.mktemp("tiny_vla")
+    demos = work / "demos"
+    run(
+        [
+            sys.executable,
+            "-m",
+            "salus_monitor.recording.record_demos",
+            "--episodes",
+            "3",
+            "--root",
+            str(demos),
+            "--image-size",
+            "64",
+            "--real-time-factor",
+            "3",
+        ],
+        work / "record.log",
+        timeout=300,
+    )
+    run(
+        [
+            sys.executable,
+            "-m",
+            "salus_vla.train",
+            "--dataset-root",
+            str(demos),
+            "--preset",
+            "tiny",
+            "--backbone-dir",
+            str(work / "backbone"),
+            "--steps",
+            "40",
+            "--batch-size",
+            "4",
+            "--num-workers",
+            "0",
+            "--output-dir",
+            str(work / "run"),
+        ],
+        work / "train.log",
+        timeout=300,
+    )
+    checkpoint = work / "run" / "checkpoints" / "last" / "pretrained_model"
+    assert (checkpoint / "model.safetensors").is_file()
+    return checkpoint
+
+
+def test_tiny_policy_drives_the_sim_and_publishes_proposals_and_signals(tiny_checkpoint, tmp_path):
+    from salus_msgs.msg import ActionProposal, SalusSignals
+    from salus_sim import contract
+    from salus_vla.signal_names import SIGNAL_NAMES
+    from salus_vla.vla_ensemble_node import PROPOSAL_TOPIC, SIGNALS_TOPIC
+
+    results = tmp_path / "episodes.jsonl"
+    params = write_params(
+        tmp_path / "short.yaml", {**SHORT_EPISODES, "episode_runner": {"results_path": str(results)}}
+    )
+    observer = Observer()
+    try:
+        observer.watch(ActionProposal, PROPOSAL_TOPIC, contract.COMMAND_QOS)
+        observer.watch(SalusSignals, SIGNALS_TOPIC, contract.COMMAND_QOS)
+        log_path = tmp_path / "launch.log"
+        with log_path.open("w") as log:
+            launcher = subprocess.Popen(
+                launcher_command("episodes:=2", f"checkpoint:={tiny_checkpoint}", f"params_file:={params}"),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            observer.spin_until(lambda: launcher.poll() is not None, 240.0)
+            code = stop(launcher)
+        # Drain what is still in flight to this process.
+        observer.spin_until(lambda: False, 0.5)
+    finally:
+        observer.close()
+    output = log_path.read_text()
+    assert code == 0, output[-3000:]
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert len(records) == 2 and all(
+        r["outcome"] in {"success", "collision", "drop", "timeout", "other"} for r in records
+    )
+
+    proposals = observer.messages[PROPOSAL_TOPIC]
+    assert len(proposals) >= 20, output[-3000:]
+    for msg in proposals:
+        assert (msg.num_samples, msg.action_dim) == (5, 9)
+        samples = np.asarray(msg.samples).reshape(5, 9)
+        np.testing.assert_allclose(samples.mean(axis=0), msg.mean, atol=1e-5)
+        np.testing.assert_allclose(samples.std(axis=0), msg.std, atol=1e-5)
+        assert np.all(np.isfinite(samples)) and msg.step_in_chunk < 10
+        assert msg.model_id == str(tiny_checkpoint)
+    assert {p.chunk_index for p in proposals} >= {0, 1, 2}
+    signals = observer.messages[SIGNALS_TOPIC]
+    assert len(signals) == len(proposals)
+    for msg in signals:
+        assert tuple(msg.names) == SIGNAL_NAMES
+        assert np.all(np.isfinite(msg.values))
+    assert max(s.values[0] for s in signals) > 0.0  # the ensemble's actions differ: its variance is positive
+
+
+def test_missing_checkpoint_fails_at_start_up_naming_it(tmp_path):
+    require_workspace()
+    node = start_node(
+        "salus_vla",
+        "vla_ensemble_node",
+        tmp_path / "vla.log",
+        overrides={"checkpoint": str(tmp_path / "nowhere")},
+    )
+    try:
+        code = node.wait(120)
+    finally:
+        stop(node)
+    log = (tmp_path / "vla.log").read_text()
+    assert code == 1, log
+    assert "nowhere" in log
+
+
+def test_cameras_the_checkpoint_does_not_know_fail_at_start_up(tiny_checkpoint, tmp_path):
+    params = write_params(
+        tmp_path / "robot.yaml", {"vla_ensemble": {"robot": {"cameras": ["front", "side"]}}}
+    )
+    node = start_node(
+        "salus_vla",
+        "vla_ensemble_node",
+        tmp_path / "vla.log",
+        [params],
+        overrides={"checkpoint": str(tiny_checkpoint)},
+    )
+    try:
+        code = node.wait(120)
+    finally:
+        stop(node)
+    log = (tmp_path / "vla.log").read_text()
+    assert code == 1, log
+    assert "observation.images.side" in log and "observation.images.wrist" in log
