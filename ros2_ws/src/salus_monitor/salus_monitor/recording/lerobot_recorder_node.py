@@ -28,7 +28,6 @@ from rcl_interfaces.msg import ParameterDescriptor, ParameterType
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
-from std_msgs.msg import String
 
 from salus_monitor.recording.frame_sync import (
     Frame,
@@ -43,10 +42,10 @@ from salus_monitor.recording.lerobot_writer import (
     preload_lerobot,
     signals_deferred,
 )
+from salus_monitor.recording.readiness import AckWhenMatched
 from salus_monitor.recording.session import EpisodeReport, EpisodeSession
 from salus_msgs.msg import EpisodeEvent
 from salus_sim import contract
-from salus_sim.episode_runner_node import RECORDER_ACK_QOS, RECORDER_ACK_TOPIC
 from salus_sim.node_common import check_no_unknown_parameters, declare_robot_profile, run_node
 
 _TYPES = {
@@ -114,22 +113,25 @@ class LerobotRecorder(Node):
         self.rejected: Counter[str] = Counter()
         self.saved = self.discarded = 0
 
-        for camera in self.profile.cameras:
-            self.create_subscription(
+        required = {
+            contract.camera_image_topic(camera): self.create_subscription(
                 Image,
                 contract.camera_image_topic(camera),
                 lambda msg, camera=camera: self.on_image(camera, msg),
                 contract.SENSOR_SUB_QOS,
             )
-        self.create_subscription(
+            for camera in self.profile.cameras
+        }
+        required[contract.JOINT_STATES_TOPIC] = self.create_subscription(
             JointState, contract.JOINT_STATES_TOPIC, self.on_joint_states, contract.SENSOR_SUB_QOS
         )
         self.create_subscription(
             JointState, contract.JOINT_COMMAND_TOPIC, self.on_joint_command, contract.COMMAND_QOS
         )
-        self.create_subscription(EpisodeEvent, contract.EPISODE_TOPIC, self.on_episode, contract.EVENT_QOS)
-        # Created last: the runner takes this publisher's appearance as "the recorder is ready".
-        self.ack_pub = self.create_publisher(String, RECORDER_ACK_TOPIC, RECORDER_ACK_QOS)
+        required[contract.EPISODE_TOPIC] = self.create_subscription(
+            EpisodeEvent, contract.EPISODE_TOPIC, self.on_episode, contract.EVENT_QOS
+        )
+        self.ready = AckWhenMatched(self, required)
         self.create_timer(0.05, self.on_timer, clock=Clock(clock_type=ClockType.STEADY_TIME))
         size = f"{width}x{height}" if width else "size of the first image"
         existing = f", {self.writer.writer.num_episodes} episodes already there" if self.writer else ""
@@ -207,6 +209,7 @@ class LerobotRecorder(Node):
             self._handle(self.session.end(msg.episode_id, msg.outcome, stamp, time.monotonic(), info))
 
     def on_timer(self) -> None:
+        self.ready.poll()
         self._handle(self.session.poll(time.monotonic()))
         if self.writer is None:
             return
@@ -214,7 +217,7 @@ class LerobotRecorder(Node):
             if result.error is not None:
                 raise RuntimeError(f"writing the dataset at {self.root} failed: {result.error}")
             self._report(result.tag, result.saved, result.total_episodes, result.total_frames, result.seconds)
-            self.ack_pub.publish(String(data=result.tag.episode_id))
+            self.ready.acknowledge(result.tag.episode_id)
 
     # --- internals --------------------------------------------------------------------------------------
     def _write_frame(self, frame: Frame) -> bool:
@@ -224,7 +227,7 @@ class LerobotRecorder(Node):
         for report in reports:
             if self.writer is None:  # nothing was ever written: handled at once
                 self._report(report, False, 0, 0, 0.0)
-                self.ack_pub.publish(String(data=report.episode_id))
+                self.ready.acknowledge(report.episode_id)
             elif report.keep:
                 self.writer.save_episode(report, dict(report.info))
             else:
