@@ -38,6 +38,8 @@ def collect_command(bag_dir: Path, params: Path, *args: str) -> list[str]:
         "--params-file",
         str(params),
         "--no-progress",
+        "--policy",
+        "expert",  # the scripted expert: fast and deterministic enough to assert outcomes
         *args,
     ]
 

@@ -258,7 +258,7 @@ class CollectConfig:
     scenarios: list[str]
     block_size: int = 10
     workers: int = 1
-    policy: str = "expert"
+    policy: str = "vla"
     graph_args: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)  # node -> params, merged into every run
     image_size: int | None = None
@@ -578,7 +578,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bag-dir", type=Path, required=True, help="folder of the bags and manifest.jsonl")
     parser.add_argument("--episodes", type=int, required=True, help="number of seeds to record")
     parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    parser.add_argument("--policy", default="expert", help="graph argument policy:=... (default expert)")
+    parser.add_argument(
+        "--policy",
+        default="vla",
+        help="graph argument policy:=... (default vla: the SmolVLA ensemble with its signals; its checkpoint "
+        "comes from --graph-arg checkpoint:=..., default models/tiny)",
+    )
     parser.add_argument(
         "--inject",
         nargs="+",
