@@ -55,6 +55,23 @@ def start_node(
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
 
 
+def run_until_exit(
+    package: str,
+    executable: str,
+    log_path: Path,
+    params_files: list[Path] = (),
+    overrides: dict[str, object] | None = None,
+    timeout: float = 120.0,
+) -> tuple[int, str]:
+    """Start a node that is expected to stop by itself (e.g. a start-up failure): (exit code, its log)."""
+    process = start_node(package, executable, log_path, params_files, overrides)
+    try:
+        code = process.wait(timeout)
+    finally:
+        stop(process)
+    return code, log_path.read_text()
+
+
 def stop(process: subprocess.Popen, timeout: float = 10.0) -> int:
     if process.poll() is None:
         process.send_signal(2)  # SIGINT, like Ctrl-C

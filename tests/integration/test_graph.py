@@ -11,7 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .graph_harness import Observer, launcher_command, require_workspace, start_node, stop, write_params
+from .graph_harness import (
+    Observer,
+    launcher_command,
+    require_workspace,
+    run_until_exit,
+    start_node,
+    stop,
+    write_params,
+)
 
 pytestmark = pytest.mark.ros
 
@@ -167,12 +175,7 @@ def test_malformed_joint_commands_are_rejected_counted_and_the_sim_keeps_running
 
 def test_bad_config_fails_at_start_up_naming_the_parameter(tmp_path):
     params = write_params(tmp_path / "bad.yaml", {"salus_sim": {"injection": {"push": {"enabld": True}}}})
-    sim = start_node("salus_sim", "sim_node", tmp_path / "bad.log", [params])
-    try:
-        code = sim.wait(60)
-    finally:
-        stop(sim)
-    log = (tmp_path / "bad.log").read_text()
+    code, log = run_until_exit("salus_sim", "sim_node", tmp_path / "bad.log", [params])
     assert code == 1, log
     assert "injection.push.enabld" in log
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .graph_harness import Observer, launcher_command, require_workspace, start_node, stop, write_params
+from .graph_harness import Observer, launcher_command, require_workspace, run_until_exit, stop, write_params
 
 pytestmark = pytest.mark.ros
 
@@ -133,17 +133,12 @@ def test_tiny_policy_drives_the_sim_and_publishes_proposals_and_signals(tiny_che
 
 def test_missing_checkpoint_fails_at_start_up_naming_it(tmp_path):
     require_workspace()
-    node = start_node(
+    code, log = run_until_exit(
         "salus_vla",
         "vla_ensemble_node",
         tmp_path / "vla.log",
         overrides={"checkpoint": str(tmp_path / "nowhere")},
     )
-    try:
-        code = node.wait(120)
-    finally:
-        stop(node)
-    log = (tmp_path / "vla.log").read_text()
     assert code == 1, log
     assert "nowhere" in log
 
@@ -152,17 +147,8 @@ def test_cameras_the_checkpoint_does_not_know_fail_at_start_up(tiny_checkpoint, 
     params = write_params(
         tmp_path / "robot.yaml", {"vla_ensemble": {"robot": {"cameras": ["front", "side"]}}}
     )
-    node = start_node(
-        "salus_vla",
-        "vla_ensemble_node",
-        tmp_path / "vla.log",
-        [params],
-        overrides={"checkpoint": str(tiny_checkpoint)},
+    code, log = run_until_exit(
+        "salus_vla", "vla_ensemble_node", tmp_path / "vla.log", [params], {"checkpoint": str(tiny_checkpoint)}
     )
-    try:
-        code = node.wait(120)
-    finally:
-        stop(node)
-    log = (tmp_path / "vla.log").read_text()
     assert code == 1, log
     assert "observation.images.side" in log and "observation.images.wrist" in log

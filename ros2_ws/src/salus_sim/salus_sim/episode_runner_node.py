@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import rclpy
-from rcl_interfaces.msg import ParameterDescriptor, ParameterType
 from rclpy.node import Node
 from std_msgs.msg import String
 
@@ -28,7 +27,12 @@ from salus_msgs.msg import EpisodeEvent
 from salus_msgs.srv import ResetEpisode
 from salus_sim import contract
 from salus_sim.core.episode_summary import EpisodeRecord, format_episode_line, format_summary
-from salus_sim.node_common import check_no_unknown_parameters, declare_robot_profile, run_node
+from salus_sim.node_common import (
+    check_no_unknown_parameters,
+    declare_read_only,
+    declare_robot_profile,
+    run_node,
+)
 
 # The recorder hand-shake: the recorder (salus_monitor/recording) publishes each handled episode's id.
 RECORDER_ACK_TOPIC = "/salus/recorder/episode_saved"
@@ -75,18 +79,7 @@ class EpisodeRunner(Node):
             self.create_subscription(String, RECORDER_ACK_TOPIC, self.on_recorder_ack, RECORDER_ACK_QOS)
 
     def _declare(self, name: str, default, description: str, minimum: int | None = None):
-        kinds = {
-            bool: ParameterType.PARAMETER_BOOL,
-            int: ParameterType.PARAMETER_INTEGER,
-            float: ParameterType.PARAMETER_DOUBLE,
-            str: ParameterType.PARAMETER_STRING,
-        }
-        self.declare_parameter(
-            name,
-            default,
-            ParameterDescriptor(type=kinds[type(default)], description=description, read_only=True),
-        )
-        value = self.get_parameter(name).value
+        value = declare_read_only(self, name, default, description)
         if minimum is not None and value < minimum:
             raise ValueError(f"parameter {name}={value} must be >= {minimum}")
         return value

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import rclpy
 from builtin_interfaces.msg import Time
+from rcl_interfaces.msg import ParameterDescriptor, ParameterType
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
@@ -25,6 +27,28 @@ def time_msg(seconds: float) -> Time:
 
 def stamp_seconds(stamp: Time) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
+
+
+_PARAMETER_TYPES = {
+    bool: ParameterType.PARAMETER_BOOL,
+    int: ParameterType.PARAMETER_INTEGER,
+    float: ParameterType.PARAMETER_DOUBLE,
+    str: ParameterType.PARAMETER_STRING,
+    list: ParameterType.PARAMETER_STRING_ARRAY,
+}
+
+
+def declare_read_only(node: Node, name: str, default: Any, description: str) -> Any:
+    """Declare a start-up parameter (read-only, typed by its default, described) and return its value.
+
+    Lists are string arrays and come back as lists.
+    """
+    descriptor = ParameterDescriptor(
+        type=_PARAMETER_TYPES[type(default)], description=description, read_only=True
+    )
+    node.declare_parameter(name, default, descriptor)
+    value = node.get_parameter(name).value
+    return list(value) if isinstance(default, list) else value
 
 
 def declare_robot_profile(node: Node) -> RobotProfile:

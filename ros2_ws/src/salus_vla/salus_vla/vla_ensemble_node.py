@@ -14,13 +14,17 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-from rcl_interfaces.msg import ParameterDescriptor, ParameterType
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
 
 from salus_msgs.msg import ActionProposal, EpisodeEvent, SalusSignals
 from salus_sim import contract
-from salus_sim.node_common import check_no_unknown_parameters, declare_robot_profile, run_node
+from salus_sim.node_common import (
+    check_no_unknown_parameters,
+    declare_read_only,
+    declare_robot_profile,
+    run_node,
+)
 from salus_vla.core.controller import ControlStep, VlaController
 from salus_vla.core.policy_loader import check_features, load_policy
 from salus_vla.image_msgs import ImageRejectedError, image_to_array
@@ -58,17 +62,8 @@ class VlaEnsembleNode(Node):
     def __init__(self) -> None:
         super().__init__("vla_ensemble")
         self.robot = declare_robot_profile(self)
-        for name, (default, description) in _PARAMETERS.items():
-            kind = {
-                str: ParameterType.PARAMETER_STRING,
-                int: ParameterType.PARAMETER_INTEGER,
-                float: ParameterType.PARAMETER_DOUBLE,
-            }[type(default)]
-            self.declare_parameter(
-                name, default, ParameterDescriptor(type=kind, description=description, read_only=True)
-            )
+        p = {name: declare_read_only(self, name, *spec) for name, spec in _PARAMETERS.items()}
         check_no_unknown_parameters(self)
-        p = {name: self.get_parameter(name).value for name in _PARAMETERS}
         if not p["checkpoint"]:
             raise ValueError("parameter 'checkpoint' is required (a pretrained_model folder or a hub id)")
         if p["sync"] not in ("exact", "latest"):

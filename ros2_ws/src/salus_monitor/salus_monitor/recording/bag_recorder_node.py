@@ -24,7 +24,6 @@ import time
 from importlib.metadata import version
 
 import rclpy
-from rcl_interfaces.msg import ParameterDescriptor, ParameterType
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -47,14 +46,12 @@ from salus_monitor.recording.bag_writer import (
     salus_typestore,
 )
 from salus_monitor.recording.readiness import AckWhenMatched
-from salus_sim.node_common import check_no_unknown_parameters, declare_robot_profile, run_node
-
-_TYPES = {
-    bool: ParameterType.PARAMETER_BOOL,
-    int: ParameterType.PARAMETER_INTEGER,
-    float: ParameterType.PARAMETER_DOUBLE,
-    str: ParameterType.PARAMETER_STRING,
-}
+from salus_sim.node_common import (
+    check_no_unknown_parameters,
+    declare_read_only,
+    declare_robot_profile,
+    run_node,
+)
 
 
 def qos_profile(kind: QosKind) -> QoSProfile:
@@ -156,9 +153,7 @@ class BagRecorder(Node):
         )
 
     def _declare(self, name: str, default, description: str):
-        descriptor = ParameterDescriptor(type=_TYPES[type(default)], description=description, read_only=True)
-        self.declare_parameter(name, default, descriptor)
-        return self.get_parameter(name).value
+        return declare_read_only(self, name, default, description)
 
     # --- inputs -----------------------------------------------------------------------------------------
     def on_message(self, topic: str, raw: bytes) -> None:

@@ -24,7 +24,6 @@ from collections import Counter
 from pathlib import Path
 
 import rclpy
-from rcl_interfaces.msg import ParameterDescriptor, ParameterType
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
@@ -46,15 +45,12 @@ from salus_monitor.recording.readiness import AckWhenMatched
 from salus_monitor.recording.session import EpisodeReport, EpisodeSession
 from salus_msgs.msg import EpisodeEvent
 from salus_sim import contract
-from salus_sim.node_common import check_no_unknown_parameters, declare_robot_profile, run_node
-
-_TYPES = {
-    bool: ParameterType.PARAMETER_BOOL,
-    int: ParameterType.PARAMETER_INTEGER,
-    float: ParameterType.PARAMETER_DOUBLE,
-    str: ParameterType.PARAMETER_STRING,
-    list: ParameterType.PARAMETER_STRING_ARRAY,
-}
+from salus_sim.node_common import (
+    check_no_unknown_parameters,
+    declare_read_only,
+    declare_robot_profile,
+    run_node,
+)
 
 
 class LerobotRecorder(Node):
@@ -141,10 +137,7 @@ class LerobotRecorder(Node):
         )
 
     def _declare(self, name: str, default, description: str):
-        descriptor = ParameterDescriptor(type=_TYPES[type(default)], description=description, read_only=True)
-        self.declare_parameter(name, default, descriptor)
-        value = self.get_parameter(name).value
-        return list(value) if isinstance(default, list) else value
+        return declare_read_only(self, name, default, description)
 
     def _open_writer(self) -> None:
         height, width = self.image_hw
