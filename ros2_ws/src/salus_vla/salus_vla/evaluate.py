@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--num-samples", type=int, default=5, help="K, ensemble size")
     parser.add_argument("--n-action-steps", type=int, help="actions per chunk (default: the checkpoint's)")
+    parser.add_argument(
+        "--flow-steps", type=int, help="flow-matching steps per chunk (default: the checkpoint's)"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", help="VLM dtype (default: as loaded)")
     parser.add_argument("--task", default=TASK)
@@ -113,7 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"salus-eval-vla: {err}", file=sys.stderr)
         return 2
     controller = VlaController(
-        loaded, args.task, num_samples=args.num_samples, seed=args.seed, n_action_steps=args.n_action_steps
+        loaded,
+        args.task,
+        num_samples=args.num_samples,
+        seed=args.seed,
+        n_action_steps=args.n_action_steps,
+        num_flow_steps=args.flow_steps,
     )
     records: list[EpisodeRecord] = []
     with PickPlaceSim(sim_config) as sim, tqdm(total=args.episodes, unit="ep", dynamic_ncols=True) as bar:

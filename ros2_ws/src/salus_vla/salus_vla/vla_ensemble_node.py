@@ -43,6 +43,7 @@ _PARAMETERS: dict[str, tuple[object, str]] = {
     "task": ("pick up the red cube and place it in the blue bin", "language instruction given to the VLA"),
     "num_samples": (5, "K: action samples per chunk, sharing one VLM prefix pass"),
     "n_action_steps": (0, "actions executed per chunk before the VLA is queried again (0 = checkpoint's)"),
+    "num_flow_steps": (0, "flow-matching (Euler) steps per chunk (0 = checkpoint's, usually 10)"),
     "device": ("cpu", "torch device: cpu, cuda, cuda:N"),
     "dtype": ("auto", "VLM dtype: auto (as loaded), float32, bfloat16, float16"),
     "seed": (0, "seed of the ensemble's noise generator"),
@@ -86,6 +87,7 @@ class VlaEnsembleNode(Node):
             num_samples=p["num_samples"],
             seed=p["seed"],
             n_action_steps=p["n_action_steps"] or None,
+            num_flow_steps=p["num_flow_steps"] or None,
             signal_window=p["signal_window"],
         )
         self.model_id = str(p["checkpoint"])

@@ -42,8 +42,14 @@ class VlaController:
         seed: int = 0,
         n_action_steps: int | None = None,
         signal_window: int = 10,
+        num_flow_steps: int | None = None,
     ) -> None:
         steps = loaded.n_action_steps if n_action_steps is None else int(n_action_steps)
+        if num_flow_steps is not None:
+            if int(num_flow_steps) < 1:
+                raise ValueError(f"num_flow_steps must be >= 1, got {num_flow_steps}")
+            # The flow integration reads the policy config at every chunk: fewer steps, faster chunks.
+            loaded.policy.config.num_steps = int(num_flow_steps)
         if not 1 <= steps <= loaded.chunk_size:
             raise ValueError(f"n_action_steps must be in [1, chunk_size={loaded.chunk_size}], got {steps}")
         if not task.strip():
