@@ -9,8 +9,8 @@
 # rarely solves the task. docs/VLA.md says how to train the `small` one on a GPU.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-episodes="${1:-40}"
-steps="${2:-1500}"
+episodes="${1:-30}"
+steps="${2:-1000}"
 run=models/tiny
 checkpoint="$run/checkpoints/last/pretrained_model"
 [ -f "$checkpoint/model.safetensors" ] && exit 0
