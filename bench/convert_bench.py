@@ -14,7 +14,6 @@ Add ``--vla`` to also write synthetic proposals and signals (as a VLA run would)
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import shutil
@@ -31,6 +30,7 @@ def dir_size(path: Path) -> int:
 
 def record_bags(bag_dir: Path, episodes: int, seed: int, size: int, vla: bool) -> dict[str, float]:
     """Closed-loop episodes -> bags; returns recording figures."""
+    from salus_monitor.recording import cdr_messages as cdr
     from salus_monitor.recording.bag_topics import (
         EPISODE_TOPIC,
         JOINT_COMMAND_TOPIC,
@@ -40,61 +40,21 @@ def record_bags(bag_dir: Path, episodes: int, seed: int, size: int, vla: bool) -
         camera_image_topic,
         topic_profile,
     )
-    from salus_monitor.recording.bag_writer import EpisodeBagRecorder, salus_typestore
+    from salus_monitor.recording.bag_writer import EpisodeBagRecorder
     from salus_sim.core.expert import ScriptedExpert
     from salus_sim.core.pick_place import JOINT_NAMES, PickPlaceSim, SimConfig
 
-    store = salus_typestore()
-    types = store.types
     cameras = ("front", "wrist")
-    recorder = EpisodeBagRecorder(bag_dir, topic_profile(cameras), store)
+    recorder = EpisodeBagRecorder(bag_dir, topic_profile(cameras), cdr.typestore())
     sim = PickPlaceSim(SimConfig(image_width=size, image_height=size))
     expert = ScriptedExpert()
     dt_ns = round(sim.config.control_dt * 1e9)
 
-    def header(ns: int):
-        stamp = types["builtin_interfaces/msg/Time"](sec=ns // 10**9, nanosec=ns % 10**9)
-        return types["std_msgs/msg/Header"](stamp=stamp, frame_id="")
-
-    def ser(msg, name: str) -> bytes:
-        return bytes(store.serialize_cdr(msg, name))
-
-    def joints(ns: int, position, velocity) -> bytes:
-        msg = types["sensor_msgs/msg/JointState"](
-            header=header(ns),
-            name=list(JOINT_NAMES),
-            position=np.asarray(position, float),
-            velocity=np.asarray(velocity, float),
-            effort=np.zeros(len(JOINT_NAMES)),
-        )
-        return ser(msg, "sensor_msgs/msg/JointState")
-
     def event(ns: int, episode_id: str, seed: int, kind: str, outcome="", onset=math.nan, duration=0.0):
-        msg = types["salus_msgs/msg/EpisodeEvent"](
-            header=header(ns),
-            episode_id=episode_id,
-            seed=seed,
-            event=kind,
-            outcome=outcome,
-            failure_onset_time=onset,
-            duration=duration,
-            perturbations=list(sim.perturbations.active_types()),
-            perturbation_params_json=json.dumps(sim.perturbations.to_dict(), sort_keys=True),
+        pert = sim.perturbations
+        return cdr.episode_event(
+            ns, episode_id, seed, kind, outcome, onset, duration, pert.active_types(), pert.to_dict()
         )
-        return ser(msg, "salus_msgs/msg/EpisodeEvent")
-
-    def image(ns: int, camera: str) -> bytes:
-        pixels = sim.render(camera)
-        msg = types["sensor_msgs/msg/Image"](
-            header=header(ns),
-            height=pixels.shape[0],
-            width=pixels.shape[1],
-            encoding="rgb8",
-            is_bigendian=0,
-            step=pixels.shape[1] * 3,
-            data=pixels.reshape(-1),
-        )
-        return ser(msg, "sensor_msgs/msg/Image")
 
     clock = 0
     write_s = 0.0
@@ -124,33 +84,23 @@ def record_bags(bag_dir: Path, episodes: int, seed: int, size: int, vla: bool) -
                 feed(EPISODE_TOPIC, end)
             clock += dt_ns
             for camera in cameras:
-                feed(camera_image_topic(camera), image(clock, camera))
-            feed(JOINT_STATES_TOPIC, joints(clock, sim.joint_positions(), sim.joint_velocities()))
+                feed(camera_image_topic(camera), cdr.rgb_image(clock, sim.render(camera)))
+            feed(
+                JOINT_STATES_TOPIC,
+                cdr.joint_state(clock, JOINT_NAMES, sim.joint_positions(), sim.joint_velocities()),
+            )
             cube_pos, cube_quat = sim.cube_pose()
             command = expert.act(sim.joint_positions(), cube_pos, cube_quat, sim.bin_position())
             if vla:
                 k = steps
-                proposal = types["salus_msgs/msg/ActionProposal"](
-                    header=header(clock),
-                    joint_names=list(JOINT_NAMES),
-                    mean=command.astype(np.float32),
-                    std=np.full(9, 0.01, np.float32),
-                    samples=np.tile(command.astype(np.float32), 5),
-                    num_samples=5,
-                    action_dim=9,
-                    chunk_index=k // 10,
-                    step_in_chunk=k % 10,
-                    model_id="bench",
+                spread = np.full(9, 0.01, np.float32)
+                samples = np.stack([command - spread, command + spread]).astype(np.float32)
+                feed(
+                    PROPOSAL_TOPIC, cdr.action_proposal(clock, JOINT_NAMES, samples, k // 10, k % 10, "bench")
                 )
-                feed(PROPOSAL_TOPIC, ser(proposal, "salus_msgs/msg/ActionProposal"))
-                signals = types["salus_msgs/msg/SalusSignals"](
-                    header=header(clock),
-                    names=[f"s{j}" for j in range(12)],
-                    values=np.random.default_rng(k).random(12).astype(np.float32),
-                    chunk_index=k // 10,
-                )
-                feed(SIGNALS_TOPIC, ser(signals, "salus_msgs/msg/SalusSignals"))
-            feed(JOINT_COMMAND_TOPIC, joints(clock, command, np.zeros(9)))
+                values = np.random.default_rng(k).random(12)
+                feed(SIGNALS_TOPIC, cdr.salus_signals(clock, [f"s{j}" for j in range(12)], values, k // 10))
+            feed(JOINT_COMMAND_TOPIC, cdr.joint_state(clock, JOINT_NAMES, command))
             steps += 1
             if sim.outcome is not None:
                 break

@@ -8,7 +8,6 @@ last observation ``E = S + n*dt``; one more tick (``E + dt``) follows, as the si
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from salus_monitor.recording import cdr_messages as cdr
 from salus_monitor.recording.bag_topics import (
     EPISODE_TOPIC,
     JOINT_COMMAND_TOPIC,
@@ -25,33 +25,11 @@ from salus_monitor.recording.bag_topics import (
     camera_image_topic,
     topic_profile,
 )
-from salus_monitor.recording.bag_writer import ClosedEpisode, EpisodeBagRecorder, salus_typestore
+from salus_monitor.recording.bag_writer import ClosedEpisode, EpisodeBagRecorder
 
 JOINTS = tuple(f"panda_joint{i}" for i in range(1, 8)) + ("panda_finger_joint1", "panda_finger_joint2")
 CAMERAS = ("front", "wrist")
 DT_NS = 100_000_000  # 10 Hz
-_STORE = None
-
-
-def typestore():
-    global _STORE
-    if _STORE is None:
-        _STORE = salus_typestore()
-    return _STORE
-
-
-def _time(ns: int):
-    time_type = typestore().types["builtin_interfaces/msg/Time"]
-    return time_type(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
-
-
-def _header(ns: int, frame: str = ""):
-    header_type = typestore().types["std_msgs/msg/Header"]
-    return header_type(stamp=_time(ns), frame_id=frame)
-
-
-def serialize(msg, msgtype: str) -> bytes:
-    return bytes(typestore().serialize_cdr(msg, msgtype))
 
 
 def event_msg(
@@ -65,32 +43,21 @@ def event_msg(
     perturbations: Sequence[str] = (),
     params: dict | None = None,
 ) -> bytes:
-    event_type = typestore().types["salus_msgs/msg/EpisodeEvent"]
-    msg = event_type(
-        header=_header(stamp),
-        episode_id=episode_id,
-        seed=seed,
-        event=event,
-        outcome=outcome,
-        failure_onset_time=onset,
-        duration=duration,
-        perturbations=list(perturbations),
-        perturbation_params_json=json.dumps(params or {"cube_xy": [0.5, 0.0]}),
+    return cdr.episode_event(
+        stamp,
+        episode_id,
+        seed,
+        event,
+        outcome,
+        onset,
+        duration,
+        perturbations,
+        params or {"cube_xy": [0.5, 0.0]},
     )
-    return serialize(msg, "salus_msgs/msg/EpisodeEvent")
 
 
 def joint_msg(stamp: int, position: np.ndarray, names: Sequence[str] = JOINTS) -> bytes:
-    joint_type = typestore().types["sensor_msgs/msg/JointState"]
-    n = len(names)
-    msg = joint_type(
-        header=_header(stamp),
-        name=list(names),
-        position=np.asarray(position, dtype=np.float64),
-        velocity=np.full(n, 0.5),
-        effort=np.zeros(n),
-    )
-    return serialize(msg, "sensor_msgs/msg/JointState")
+    return cdr.joint_state(stamp, names, position, velocity=np.full(len(names), 0.5))
 
 
 def image_pixels(stamp: int, camera: str, size: int) -> np.ndarray:
@@ -102,48 +69,19 @@ def image_pixels(stamp: int, camera: str, size: int) -> np.ndarray:
 
 
 def image_msg(stamp: int, camera: str, size: int) -> bytes:
-    image_type = typestore().types["sensor_msgs/msg/Image"]
-    pixels = image_pixels(stamp, camera, size)
-    msg = image_type(
-        header=_header(stamp, f"{camera}_camera_optical_frame"),
-        height=size,
-        width=size,
-        encoding="rgb8",
-        is_bigendian=0,
-        step=size * 3,
-        data=pixels.reshape(-1),
-    )
-    return serialize(msg, "sensor_msgs/msg/Image")
+    return cdr.rgb_image(stamp, image_pixels(stamp, camera, size), f"{camera}_camera_optical_frame")
 
 
 def proposal_msg(stamp: int, k: int) -> bytes:
-    proposal_type = typestore().types["salus_msgs/msg/ActionProposal"]
     mean = np.arange(9, dtype=np.float32) + k
-    std = np.full(9, 0.01 * k, dtype=np.float32)
-    msg = proposal_type(
-        header=_header(stamp),
-        joint_names=list(JOINTS),
-        mean=mean,
-        std=std,
-        samples=np.tile(mean, 2),
-        num_samples=2,
-        action_dim=9,
-        chunk_index=k // 5,
-        step_in_chunk=k % 5,
-        model_id="synthetic",
+    spread = np.full(9, 0.01 * k, dtype=np.float32)
+    return cdr.action_proposal(
+        stamp, JOINTS, np.stack([mean - spread, mean + spread]), k // 5, k % 5, "synthetic"
     )
-    return serialize(msg, "salus_msgs/msg/ActionProposal")
 
 
 def signals_msg(stamp: int, k: int) -> bytes:
-    signals_type = typestore().types["salus_msgs/msg/SalusSignals"]
-    msg = signals_type(
-        header=_header(stamp),
-        names=[f"s{i}" for i in range(12)],
-        values=np.arange(12, dtype=np.float32) * k,
-        chunk_index=k // 5,
-    )
-    return serialize(msg, "salus_msgs/msg/SalusSignals")
+    return cdr.salus_signals(stamp, [f"s{i}" for i in range(12)], np.arange(12, dtype=np.float32) * k, k // 5)
 
 
 def state_at(k: int) -> np.ndarray:
@@ -195,8 +133,12 @@ def episode_messages(ep: Episode) -> list[tuple[str, bytes]]:
     return out
 
 
+def typestore():
+    return cdr.typestore()
+
+
 def make_recorder(bag_dir: Path, **kwargs) -> EpisodeBagRecorder:
-    return EpisodeBagRecorder(bag_dir, topic_profile(CAMERAS), typestore(), **kwargs)
+    return EpisodeBagRecorder(bag_dir, topic_profile(CAMERAS), cdr.typestore(), **kwargs)
 
 
 def record(
