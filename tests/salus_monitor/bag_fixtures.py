@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,34 +27,15 @@ from salus_monitor.recording.bag_topics import (
     topic_profile,
 )
 from salus_monitor.recording.bag_writer import ClosedEpisode, EpisodeBagRecorder
+from salus_sim.core.robot_profile import PANDA_JOINT_NAMES
 
-JOINTS = tuple(f"panda_joint{i}" for i in range(1, 8)) + ("panda_finger_joint1", "panda_finger_joint2")
+JOINTS = PANDA_JOINT_NAMES
 CAMERAS = ("front", "wrist")
 DT_NS = 100_000_000  # 10 Hz
 
 
-def event_msg(
-    stamp: int,
-    episode_id: str,
-    seed: int,
-    event: str,
-    outcome: str = "",
-    onset: float = math.nan,
-    duration: float = 0.0,
-    perturbations: Sequence[str] = (),
-    params: dict | None = None,
-) -> bytes:
-    return cdr.episode_event(
-        stamp,
-        episode_id,
-        seed,
-        event,
-        outcome,
-        onset,
-        duration,
-        perturbations,
-        params or {"cube_xy": [0.5, 0.0]},
-    )
+# Episode events as the sim sends them; a nominal cube pose stands in for the sampled perturbations.
+event_msg = partial(cdr.episode_event, params={"cube_xy": [0.5, 0.0]})
 
 
 def joint_msg(stamp: int, position: np.ndarray, names: Sequence[str] = JOINTS) -> bytes:
