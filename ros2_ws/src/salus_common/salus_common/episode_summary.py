@@ -1,0 +1,55 @@
+"""Per-episode records and the summary table the main job prints; plain data, no ROS."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+OUTCOMES = ("success", "collision", "drop", "timeout", "other")
+
+
+@dataclass(frozen=True)
+class EpisodeRecord:
+    episode_id: str
+    seed: int
+    outcome: str
+    duration_s: float
+    failure_onset_s: float  # NaN for successes
+    perturbations: tuple[str, ...]
+    wall_s: float
+    perturbation_params: dict = field(default_factory=dict)  # every sampled value, as the sim reported it
+
+    def to_json_dict(self) -> dict:
+        record = asdict(self)
+        record["perturbations"] = list(self.perturbations)
+        record["failure_onset_s"] = None if math.isnan(self.failure_onset_s) else self.failure_onset_s
+        return record
+
+
+def format_episode_line(index: int, total: int, record: EpisodeRecord) -> str:
+    onset = "" if math.isnan(record.failure_onset_s) else f"  onset {record.failure_onset_s:5.2f} s"
+    injected = ",".join(record.perturbations) or "none"
+    return (
+        f"episode {index:>3}/{total}  seed {record.seed:<6} {record.outcome:<9} "
+        f"{record.duration_s:6.2f} s sim  {record.wall_s:6.1f} s wall{onset}  [{injected}]"
+    )
+
+
+def format_summary(records: list[EpisodeRecord]) -> str:
+    """A fixed-width table: count, share and mean duration per outcome, then the success rate."""
+    total = len(records)
+    counts = Counter(r.outcome for r in records)
+    lines = [
+        f"{'outcome':<10} {'episodes':>8} {'share':>7} {'mean sim s':>11}",
+        "-" * 39,
+    ]
+    for outcome in OUTCOMES:
+        durations = [r.duration_s for r in records if r.outcome == outcome]
+        mean = f"{sum(durations) / len(durations):.2f}" if durations else "-"
+        share = f"{100.0 * counts[outcome] / total:.1f}%" if total else "-"
+        lines.append(f"{outcome:<10} {counts[outcome]:>8} {share:>7} {mean:>11}")
+    lines.append("-" * 39)
+    rate = 100.0 * counts["success"] / total if total else 0.0
+    lines.append(f"success rate {counts['success']}/{total} = {rate:.1f}%")
+    return "\n".join(lines)

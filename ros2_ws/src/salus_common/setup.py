@@ -1,0 +1,22 @@
+from setuptools import find_packages, setup
+
+PACKAGE = "salus_common"
+
+setup(
+    name=PACKAGE,
+    version="0.2.0",
+    packages=find_packages(exclude=["test", "test.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="SALUS developers",
+    maintainer_email="salus-dev@example.com",
+    description=(
+        "The SALUS graph contract (topics, types, QoS), robot profiles, names, message/array "
+        "codecs, parameter declaration and the node runner: the one package the others share."
+    ),
+    license="Apache-2.0",
+)
