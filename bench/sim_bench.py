@@ -67,8 +67,8 @@ def achieved_control_rate(real_time_factor: float, wall_seconds: float) -> float
     from rclpy.node import Node
     from rosgraph_msgs.msg import Clock
 
+    from salus_common import contract
     from salus_msgs.srv import ResetEpisode
-    from salus_sim import contract
 
     exe = Path(get_package_prefix("salus_sim")) / "lib" / "salus_sim" / "sim_node"
     params = Path(tempfile.mkdtemp()) / "bench.yaml"

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out="${OUT:-runs/small}"
 mkdir -p "$out"
-export PYTHONPATH="/tmp/site:$PWD/ros2_ws/src/salus_vla:$PWD/ros2_ws/src/salus_sim${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="/tmp/site:$PWD/ros2_ws/src/salus_common:$PWD/ros2_ws/src/salus_vla:$PWD/ros2_ws/src/salus_sim${PYTHONPATH:+:$PYTHONPATH}"
 export MUJOCO_GL=egl PYOPENGL_PLATFORM=egl HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 run_dir=/tmp/salus-small
 
@@ -47,7 +47,7 @@ case "${1:-}" in
   eval)
     n="${2:-30}"
     ckpt="$run_dir/checkpoints/last/pretrained_model"
-    common=(--checkpoint "$ckpt" --backbone-dir /tmp/backbones/small --episodes "$n" --seed 1000
+    common=(--env salus_sim.lockstep_env:make_env --checkpoint "$ckpt" --backbone-dir /tmp/backbones/small --episodes "$n" --seed 1000
             --num-samples 5 --device cuda)
     python3 -m salus_vla.evaluate "${common[@]}" --json "$out/eval_none.jsonl" > "$out/eval_none.txt" 2>&1 &
     python3 -m salus_vla.evaluate "${common[@]}" --inject push --json "$out/eval_push.jsonl" > "$out/eval_push.txt" 2>&1 &

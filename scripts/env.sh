@@ -10,6 +10,9 @@ export PATH="$VIRTUAL_ENV/bin:$PATH"
 export AMENT_PREFIX_PATH="$VIRTUAL_ENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
 export CMAKE_PREFIX_PATH="$VIRTUAL_ENV${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
 export RMW_IMPLEMENTATION="${RMW_IMPLEMENTATION:-rmw_fastrtps_cpp}"
+# A fresh graph is private to this machine: DDS discovery stays on localhost unless the user says otherwise
+# (ROS_AUTOMATIC_DISCOVERY_RANGE=SUBNET to reach a robot or Isaac Sim on another host; docs/ROBOTS.md).
+export ROS_AUTOMATIC_DISCOVERY_RANGE="${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
 # Headless rendering: EGL (Mesa) by default; osmesa also works where libosmesa6 is installed.
 export MUJOCO_GL="${MUJOCO_GL:-egl}"
 export PYOPENGL_PLATFORM="${PYOPENGL_PLATFORM:-$MUJOCO_GL}"
@@ -22,7 +25,7 @@ if [ -f "$SALUS_ROOT/ros2_ws/install/setup.bash" ]; then
   eval "$_salus_nounset"
   unset _salus_nounset
   # ament_python puts console scripts in lib/<package>; the user-facing SALUS commands go on PATH.
-  for _salus_pkg in salus_monitor salus_vla; do
+  for _salus_pkg in salus_bringup salus_data salus_vla; do
     export PATH="$SALUS_ROOT/ros2_ws/install/$_salus_pkg/lib/$_salus_pkg:$PATH"
   done
   unset _salus_pkg

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job's policy when nothing better is at hand: record scripted-expert demonstrations through the
-# ROS graph and train the `tiny` SmolVLA on them, on the CPU, in a few minutes. Does nothing when the
-# checkpoint exists. Run inside the environment (./salus does).
+# The main job's policy when nothing better is at hand: record scripted-expert episodes through the ROS
+# graph as bags (salus-collect), export the successes as a LeRobot dataset (salus-bag2lerobot) and train
+# the `tiny` SmolVLA on them, on the CPU, in a few minutes. Does nothing when the checkpoint exists. Run
+# inside the environment (./salus does).
 #
 #   bash scripts/prepare_tiny_policy.sh [EPISODES] [STEPS]
 #
@@ -17,7 +18,9 @@ checkpoint="$run/checkpoints/last/pretrained_model"
 
 say() { printf '\033[1m[tiny policy]\033[0m %s\n' "$*"; }
 say "no checkpoint at $checkpoint: recording $episodes expert demonstrations, then $steps training steps"
-salus-record-demos --episodes "$episodes" --root data/tiny_demos --image-size 96 --real-time-factor 3
+salus-collect --policy expert --bag-dir data/tiny_bags --episodes "$episodes" --image-size 96 \
+  --real-time-factor 3 --no-progress
+salus-bag2lerobot data/tiny_bags --root data/tiny_demos
 rm -rf "$run.partial"
 salus-train-vla --dataset-root data/tiny_demos --preset tiny --backbone-dir models/backbones/tiny \
   --steps "$steps" --batch-size 16 --num-workers 2 --seed 0 --output-dir "$run.partial"

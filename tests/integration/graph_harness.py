@@ -84,7 +84,7 @@ def stop(process: subprocess.Popen, timeout: float = 10.0) -> int:
 
 
 def launcher_command(*arguments: str) -> list[str]:
-    return [sys.executable, "-m", "salus_monitor.bringup.launcher", *arguments]
+    return [sys.executable, "-m", "salus_bringup.launcher", *arguments]
 
 
 class Observer:

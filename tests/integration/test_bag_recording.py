@@ -32,7 +32,7 @@ def collect_command(bag_dir: Path, params: Path, *args: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "salus_monitor.recording.collect",
+        "salus_data.collect",
         "--bag-dir",
         str(bag_dir),
         "--params-file",
@@ -51,8 +51,8 @@ def manifest(bag_dir: Path) -> list[dict]:
 def test_recorded_episodes_read_back_and_convert_with_labels_matching_the_events(tmp_path: Path) -> None:
     from rosbags.highlevel import AnyReader
 
-    from salus_monitor.recording import bag_to_zarr, verify_zarr
-    from salus_monitor.recording.bag_reader import read_episodes
+    from salus_data import bag_to_zarr, verify_zarr
+    from salus_data.bag_reader import read_episodes
 
     bag_dir = tmp_path / "bags"
     params = write_params(tmp_path / "params.yaml", {"salus_sim": {**FAST_SIM, **FAULT}})
@@ -129,7 +129,7 @@ def _digest(bag: Path) -> str:
 
 
 def test_kill_9_of_the_recorder_loses_only_the_open_episode(tmp_path: Path) -> None:
-    from salus_monitor.recording.bag_reader import find_bags, read_episode_infos
+    from salus_data.bag_reader import find_bags, read_episode_infos
 
     bag_dir = tmp_path / "bags"
     params = write_params(tmp_path / "params.yaml", {"salus_sim": {**FAST_SIM, "real_time_factor": 2.0}})

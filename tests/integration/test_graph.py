@@ -53,13 +53,18 @@ def run_launcher(tmp_path: Path, observer: Observer, *arguments: str, timeout: f
 def test_main_job_runs_episodes_and_an_independent_node_sees_well_formed_messages(tmp_path, observer):
     from sensor_msgs.msg import Image, JointState
 
+    from salus_common import contract
+    from salus_common.qos import subscriber_qos
     from salus_msgs.msg import EpisodeEvent
-    from salus_sim import contract
 
-    observer.watch(JointState, contract.JOINT_STATES_TOPIC, contract.SENSOR_SUB_QOS)
-    observer.watch(Image, contract.camera_image_topic("front"), contract.SENSOR_SUB_QOS)
-    observer.watch(Image, contract.camera_image_topic("wrist"), contract.SENSOR_SUB_QOS)
-    observer.watch(EpisodeEvent, contract.EPISODE_TOPIC, contract.EVENT_QOS)
+    observer.watch(JointState, contract.JOINT_STATES_TOPIC, subscriber_qos(contract.JOINT_STATES_TOPIC))
+    observer.watch(
+        Image, contract.camera_image_topic("front"), subscriber_qos(contract.camera_image_topic("front"))
+    )
+    observer.watch(
+        Image, contract.camera_image_topic("wrist"), subscriber_qos(contract.camera_image_topic("wrist"))
+    )
+    observer.watch(EpisodeEvent, contract.EPISODE_TOPIC, subscriber_qos(contract.EPISODE_TOPIC))
     results = tmp_path / "episodes.jsonl"
     params = write_params(
         tmp_path / "fast.yaml", {"salus_sim": FAST_SIM, "episode_runner": {"results_path": str(results)}}
@@ -120,13 +125,14 @@ def test_malformed_joint_commands_are_rejected_counted_and_the_sim_keeps_running
     from diagnostic_msgs.msg import DiagnosticArray
     from sensor_msgs.msg import JointState
 
+    from salus_common import contract
+    from salus_common.qos import publisher_qos, subscriber_qos
     from salus_msgs.srv import ResetEpisode
-    from salus_sim import contract
 
     params = write_params(tmp_path / "sim.yaml", {"salus_sim": FAST_SIM})
     sim = start_node("salus_sim", "sim_node", tmp_path / "sim.log", [params])
     try:
-        observer.watch(JointState, contract.JOINT_STATES_TOPIC, contract.SENSOR_SUB_QOS)
+        observer.watch(JointState, contract.JOINT_STATES_TOPIC, subscriber_qos(contract.JOINT_STATES_TOPIC))
         observer.watch(DiagnosticArray, contract.DIAGNOSTICS_TOPIC, 10)
         client = observer.node.create_client(ResetEpisode, contract.RESET_SERVICE)
         assert client.wait_for_service(timeout_sec=30.0), (tmp_path / "sim.log").read_text()
@@ -134,7 +140,7 @@ def test_malformed_joint_commands_are_rejected_counted_and_the_sim_keeps_running
         assert observer.spin_until(future.done, 15.0) and future.result().success
 
         publisher = observer.node.create_publisher(
-            JointState, contract.JOINT_COMMAND_TOPIC, contract.COMMAND_QOS
+            JointState, contract.JOINT_COMMAND_TOPIC, publisher_qos(contract.JOINT_COMMAND_TOPIC)
         )
         names = [f"panda_joint{i}" for i in range(1, 8)] + ["panda_finger_joint1", "panda_finger_joint2"]
         good = [0.0, -0.3, 0.0, -2.2, 0.0, 2.0, 0.8, 0.04, 0.04]

@@ -1,8 +1,9 @@
 """The tiny SmolVLA, trained here on demonstrations recorded through the graph, drives the sim over DDS.
 
-One module-scoped fixture records 3 expert demonstrations (64 px) with salus-record-demos and trains the
-tiny policy for a few dozen steps with salus-train-vla (lerobot's training loop): enough to exercise the
-whole path, not to solve the task.
+One module-scoped fixture takes the demonstration path a user takes: 3 expert episodes (64 px) recorded
+through the graph as bags (salus-collect), exported to a LeRobot dataset (salus-bag2lerobot), and the tiny
+policy trained on it for a few dozen steps with salus-train-vla (lerobot's training loop): enough to
+exercise the whole path, not to solve the task.
 """
 
 from __future__ import annotations
@@ -33,22 +34,16 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     require_workspace()
     pytest.importorskip("lerobot.policies.smolvla.modeling_smolvla")
     work = tmp_path_factory.mktemp("tiny_vla")
-    demos = work / "demos"
+    bags, demos = work / "bags", work / "demos"
+    collect = ["--policy", "expert", "--bag-dir", str(bags), "--episodes", "3", "--image-size", "64"]
     run(
-        [
-            sys.executable,
-            "-m",
-            "salus_monitor.recording.record_demos",
-            "--episodes",
-            "3",
-            "--root",
-            str(demos),
-            "--image-size",
-            "64",
-            "--real-time-factor",
-            "3",
-        ],
-        work / "record.log",
+        [sys.executable, "-m", "salus_data.collect", *collect, "--real-time-factor", "3", "--no-progress"],
+        work / "collect.log",
+        timeout=300,
+    )
+    run(
+        [sys.executable, "-m", "salus_data.bag_to_lerobot", str(bags), "--root", str(demos)],
+        work / "export.log",
         timeout=300,
     )
     run(
@@ -80,10 +75,11 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
 
 
 def test_tiny_policy_drives_the_sim_and_publishes_proposals_and_signals(tiny_checkpoint, tmp_path):
+    from salus_common import contract
+    from salus_common.contract import PROPOSAL_TOPIC, SIGNALS_TOPIC
+    from salus_common.names import SIGNAL_NAMES
+    from salus_common.qos import subscriber_qos
     from salus_msgs.msg import ActionProposal, SalusSignals
-    from salus_sim import contract
-    from salus_vla.signal_names import SIGNAL_NAMES
-    from salus_vla.vla_ensemble_node import PROPOSAL_TOPIC, SIGNALS_TOPIC
 
     results = tmp_path / "episodes.jsonl"
     params = write_params(
@@ -91,8 +87,8 @@ def test_tiny_policy_drives_the_sim_and_publishes_proposals_and_signals(tiny_che
     )
     observer = Observer()
     try:
-        observer.watch(ActionProposal, PROPOSAL_TOPIC, contract.COMMAND_QOS)
-        observer.watch(SalusSignals, SIGNALS_TOPIC, contract.COMMAND_QOS)
+        observer.watch(ActionProposal, contract.PROPOSAL_TOPIC, subscriber_qos(contract.PROPOSAL_TOPIC))
+        observer.watch(SalusSignals, contract.SIGNALS_TOPIC, subscriber_qos(contract.SIGNALS_TOPIC))
         log_path = tmp_path / "launch.log"
         with log_path.open("w") as log:
             launcher = subprocess.Popen(

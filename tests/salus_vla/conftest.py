@@ -18,7 +18,7 @@ def tiny_backbone(tmp_path_factory):
 @pytest.fixture(scope="module")
 def random_policy(tiny_backbone):
     """A seeded random-init tiny SmolVLA (CPU, float32) with non-trivial normalisation statistics."""
-    from salus_vla.core.backbone import make_policy, make_smolvla_config
+    from salus_vla.core.policy_factory import make_policy, make_smolvla_config
 
     config = make_smolvla_config(tiny_backbone, device="cpu")
     return make_policy(config, seed=0, dataset_stats=action_stats())

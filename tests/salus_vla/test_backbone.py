@@ -5,15 +5,10 @@ from __future__ import annotations
 import pytest
 
 from salus_vla.build_backbone import main as build_backbone_main
-from salus_vla.core.backbone import (
-    MARKER_FILE,
-    PRESETS,
-    build_backbone,
-    count_parameters,
-    folder_digest,
-    make_smolvla_config,
-    read_marker,
-)
+from salus_vla.core.backbone import MARKER_FILE, build_backbone, folder_digest, read_marker
+from salus_vla.core.param_count import count_parameters
+from salus_vla.core.policy_factory import make_smolvla_config
+from salus_vla.core.presets import PRESETS
 
 
 def test_build_is_idempotent(tiny_backbone, tmp_path):

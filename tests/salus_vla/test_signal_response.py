@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 import torch
 
+from salus_common.names import SIGNAL_NAMES
 from salus_vla.core.ensemble import EnsembleSampler, make_observation
 from salus_vla.core.signals import SignalExtractor
-from salus_vla.signal_names import SIGNAL_NAMES
 
 from .helpers import Q_READY, TASK
 
@@ -58,7 +58,7 @@ def demonstrations(rng: np.random.Generator, n: int, chunk: int):
 
 @pytest.fixture(scope="module")
 def trained(tiny_backbone):
-    from salus_vla.core.backbone import make_policy, make_smolvla_config
+    from salus_vla.core.policy_factory import make_policy, make_smolvla_config
 
     # lerobot's default fine-tuning regime: the VLM stays frozen (here: at its random init), the action
     # expert and the projections train. One camera halves the cost; the VLM's features still carry the cue.

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from salus_common.names import SIGNAL_NAMES
 from salus_vla.core.signals import SignalExtractor
-from salus_vla.signal_names import SIGNAL_NAMES
 
 
 def make_chunk(samples, entropy=(1.0, 2.0), hidden=None):

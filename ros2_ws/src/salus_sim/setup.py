@@ -4,7 +4,7 @@ PACKAGE = "salus_sim"
 
 setup(
     name=PACKAGE,
-    version="0.1.0",
+    version="0.2.0",
     packages=find_packages(exclude=["test", "test.*"]),
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
@@ -16,14 +16,14 @@ setup(
     maintainer_email="salus-dev@example.com",
     description=(
         "MuJoCo Franka Panda pick-and-place node speaking the Isaac Sim bridge contract, "
-        "scripted expert, failure injection, episode runner."
+        "ground-truth labels, failure injection, scripted expert."
     ),
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
             "sim_node = salus_sim.sim_node:main",
             "expert_node = salus_sim.expert_node:main",
-            "episode_runner = salus_sim.episode_runner_node:main",
         ],
+        "salus.lockstep_envs": ["mujoco = salus_sim.lockstep_env:make_env"],
     },
 )

@@ -4,7 +4,7 @@ PACKAGE = "salus_vla"
 
 setup(
     name=PACKAGE,
-    version="0.1.0",
+    version="0.2.0",
     packages=find_packages(exclude=["test", "test.*"]),
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
@@ -14,7 +14,10 @@ setup(
     zip_safe=True,
     maintainer="SALUS developers",
     maintainer_email="salus-dev@example.com",
-    description="VLA (SmolVLA via lerobot) ensemble node and runtime signal extraction.",
+    description=(
+        "SmolVLA (via lerobot) K-sample ensemble node, runtime signal extraction, offline "
+        "backbones, train and eval commands."
+    ),
     license="Apache-2.0",
     entry_points={
         "console_scripts": [

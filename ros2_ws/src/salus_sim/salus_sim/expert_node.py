@@ -14,11 +14,21 @@ from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
 
+from salus_common import contract
+from salus_common.joint_vector import JointVectorError, joint_vector
+from salus_common.node_runner import run_node
+from salus_common.parameters import (
+    check_no_unknown_parameters,
+    declare_config_parameters,
+    declare_robot_profile,
+    read_config_dict,
+)
+from salus_common.qos import create_publisher, create_subscription
 from salus_msgs.msg import EpisodeEvent
-from salus_sim import contract
-from salus_sim.config_params import declare_config_parameters, read_config_dict
 from salus_sim.core.expert import ExpertConfig, ScriptedExpert
-from salus_sim.node_common import check_no_unknown_parameters, declare_robot_profile, run_node
+
+# The expert acts once per control period of the robot profile.
+_FROM_PROFILE = frozenset({"control_dt"})
 
 
 class ExpertNode(Node):
@@ -26,22 +36,23 @@ class ExpertNode(Node):
 
     def __init__(self) -> None:
         super().__init__("expert")
-        self.joint_names = declare_robot_profile(self).joint_names
-        declare_config_parameters(self, ExpertConfig)
+        profile = declare_robot_profile(self)
+        self.joint_names = profile.joint_names
+        declare_config_parameters(self, ExpertConfig, exclude=_FROM_PROFILE)
         check_no_unknown_parameters(self)
-        self.expert = ScriptedExpert(ExpertConfig.from_dict(read_config_dict(self, ExpertConfig)))
+        config = read_config_dict(self, ExpertConfig, exclude=_FROM_PROFILE)
+        self.expert = ScriptedExpert(ExpertConfig.from_dict({**config, "control_dt": profile.control_dt}))
         self.cube: tuple[np.ndarray, np.ndarray] | None = None
         self.bin_position: np.ndarray | None = None
         self.active = False
-        self.command_pub = self.create_publisher(
-            JointState, contract.JOINT_COMMAND_TOPIC, contract.COMMAND_QOS
-        )
-        self.create_subscription(PoseStamped, contract.CUBE_POSE_TOPIC, self.on_cube, contract.SENSOR_SUB_QOS)
-        self.create_subscription(PoseStamped, contract.BIN_POSE_TOPIC, self.on_bin, contract.SENSOR_SUB_QOS)
-        self.create_subscription(EpisodeEvent, contract.EPISODE_TOPIC, self.on_episode, contract.EVENT_QOS)
-        self.create_subscription(
-            JointState, contract.JOINT_STATES_TOPIC, self.on_joint_states, contract.SENSOR_SUB_QOS
-        )
+        self.command_pub = create_publisher(self, JointState, contract.JOINT_COMMAND_TOPIC)
+        for topic, msg_type, callback in (
+            (contract.CUBE_POSE_TOPIC, PoseStamped, self.on_cube),
+            (contract.BIN_POSE_TOPIC, PoseStamped, self.on_bin),
+            (contract.EPISODE_TOPIC, EpisodeEvent, self.on_episode),
+            (contract.JOINT_STATES_TOPIC, JointState, self.on_joint_states),
+        ):
+            create_subscription(self, msg_type, topic, callback)
 
     def on_episode(self, msg: EpisodeEvent) -> None:
         if msg.event == EpisodeEvent.EVENT_START:
@@ -62,12 +73,11 @@ class ExpertNode(Node):
     def on_joint_states(self, msg: JointState) -> None:
         if not self.active or self.cube is None or self.bin_position is None:
             return
-        by_name = dict(zip(msg.name, msg.position, strict=False))
-        missing = [name for name in self.joint_names if name not in by_name]
-        if missing:
-            self.get_logger().warning(f"joint_states lacks {missing}; skipping", throttle_duration_sec=5.0)
+        try:
+            positions = joint_vector(msg.name, msg.position, self.joint_names)
+        except JointVectorError as err:
+            self.get_logger().warning(f"skipping /joint_states: {err}", throttle_duration_sec=5.0)
             return
-        positions = np.array([by_name[name] for name in self.joint_names])
         targets = self.expert.act(positions, self.cube[0], self.cube[1], self.bin_position)
         self.command_pub.publish(
             JointState(header=msg.header, name=list(self.joint_names), position=[float(v) for v in targets])

@@ -13,27 +13,52 @@ import json
 import math
 import time
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
-from rcl_interfaces.msg import ParameterDescriptor, ParameterType
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Header
 
+from salus_common import contract
+from salus_common.config import setting
+from salus_common.image_codec import encode_rgb8
+from salus_common.joint_vector import JointVectorError, clamp_to_limits, joint_vector
+from salus_common.node_runner import run_node
+from salus_common.parameters import (
+    check_no_unknown_parameters,
+    declare_config,
+    declare_config_parameters,
+    declare_robot_profile,
+    read_config_dict,
+)
+from salus_common.qos import create_publisher, create_subscription
+from salus_common.stamps import time_msg
 from salus_msgs.msg import EpisodeEvent
 from salus_msgs.srv import ResetEpisode
-from salus_sim import contract
-from salus_sim.config_params import declare_config_parameters, read_config_dict
-from salus_sim.core.joint_command import JointCommandError, JointLimits, parse_joint_command
-from salus_sim.core.pick_place import JOINT_NAMES, PickPlaceSim, SimConfig
-from salus_sim.node_common import check_no_unknown_parameters, declare_robot_profile, run_node, time_msg
+from salus_sim.core.pick_place import PickPlaceSim, SimConfig
 
-_FROM_PROFILE = frozenset({"cameras"})
+# Stated by the robot profile for every node, not again by the simulator.
+_FROM_PROFILE = frozenset({"cameras", "control_dt"})
+# Commands this far beyond a joint limit are clamped (as a joint controller would); farther ones rejected.
+COMMAND_LIMIT_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """How the node runs the simulator against the wall clock."""
+
+    real_time_factor: float = setting(
+        1.0, "sim seconds per wall second; 0 runs as fast as the CPU allows", low=0.0
+    )
+    camera_every_n_steps: int = setting(
+        1, "render and publish camera images every N control steps (1 = every step)", low=1
+    )
 
 
 class SimNode(Node):
@@ -42,43 +67,17 @@ class SimNode(Node):
     def __init__(self) -> None:
         super().__init__("salus_sim")
         self.profile = declare_robot_profile(self)
-        # Cameras come from the shared robot profile, not from a second sim-only list.
         declare_config_parameters(self, SimConfig, exclude=_FROM_PROFILE)
-        self.declare_parameter(
-            "real_time_factor",
-            1.0,
-            ParameterDescriptor(
-                type=ParameterType.PARAMETER_DOUBLE,
-                description="sim seconds per wall second; 0 runs as fast as the CPU allows",
-                read_only=True,
-            ),
-        )
-        self.declare_parameter(
-            "camera_every_n_steps",
-            1,
-            ParameterDescriptor(
-                type=ParameterType.PARAMETER_INTEGER,
-                description="render and publish camera images every N control steps (1 = every step)",
-                read_only=True,
-            ),
-        )
+        pacing = declare_config(self, Pacing)
         check_no_unknown_parameters(self)
         config = read_config_dict(self, SimConfig, exclude=_FROM_PROFILE)
-        config["cameras"] = self.profile.cameras
+        config.update(cameras=self.profile.cameras, control_dt=self.profile.control_dt)
         self.config = SimConfig.from_dict(config)
-        if tuple(self.profile.joint_names) != tuple(JOINT_NAMES):
-            raise ValueError(
-                f"robot profile '{self.profile.name}' names joints {list(self.profile.joint_names)}, but the "
-                f"MuJoCo model has {list(JOINT_NAMES)}; use config/robots/mujoco.yaml with the sim node"
-            )
-        self.real_time_factor = float(self.get_parameter("real_time_factor").value)
-        self.camera_every_n = int(self.get_parameter("camera_every_n_steps").value)
-        if self.real_time_factor < 0 or self.camera_every_n < 1:
-            raise ValueError("real_time_factor must be >= 0 and camera_every_n_steps >= 1")
-
+        self.real_time_factor = pacing.real_time_factor
+        self.camera_every_n = pacing.camera_every_n_steps
         self.sim = PickPlaceSim(self.config)
-        self.limits = JointLimits(*self.sim.joint_limits())
-        self.joint_names = self.limits.names
+        check_profile_matches_model(self.profile, *self.sim.joint_limits())
+        self.joint_names = self.profile.joint_names
         self.clock_time = 0.0  # monotonic sim clock across episodes [s]
         self.target: np.ndarray | None = None
         self.episode_active = False
@@ -91,25 +90,21 @@ class SimNode(Node):
         self.wall_start = time.monotonic()
         self.sim_start = 0.0
 
-        self.pub_clock = self.create_publisher(ClockMsg, contract.CLOCK_TOPIC, contract.CLOCK_QOS)
-        self.pub_joints = self.create_publisher(
-            JointState, contract.JOINT_STATES_TOPIC, contract.STATE_PUB_QOS
-        )
-        self.pub_episode = self.create_publisher(EpisodeEvent, contract.EPISODE_TOPIC, contract.EVENT_QOS)
-        self.pub_cube = self.create_publisher(PoseStamped, contract.CUBE_POSE_TOPIC, contract.STATE_PUB_QOS)
-        self.pub_bin = self.create_publisher(PoseStamped, contract.BIN_POSE_TOPIC, contract.STATE_PUB_QOS)
-        self.pub_diag = self.create_publisher(DiagnosticArray, contract.DIAGNOSTICS_TOPIC, 10)
+        self.pub_clock = create_publisher(self, ClockMsg, contract.CLOCK_TOPIC)
+        self.pub_joints = create_publisher(self, JointState, contract.JOINT_STATES_TOPIC)
+        self.pub_episode = create_publisher(self, EpisodeEvent, contract.EPISODE_TOPIC)
+        self.pub_cube = create_publisher(self, PoseStamped, contract.CUBE_POSE_TOPIC)
+        self.pub_bin = create_publisher(self, PoseStamped, contract.BIN_POSE_TOPIC)
+        self.pub_diag = create_publisher(self, DiagnosticArray, contract.DIAGNOSTICS_TOPIC)
         self.pub_images = {
-            cam: self.create_publisher(Image, contract.camera_image_topic(cam), contract.IMAGE_PUB_QOS)
+            cam: create_publisher(self, Image, contract.camera_image_topic(cam))
             for cam in self.config.cameras
         }
         self.pub_infos = {
-            cam: self.create_publisher(CameraInfo, contract.camera_info_topic(cam), contract.IMAGE_PUB_QOS)
+            cam: create_publisher(self, CameraInfo, contract.camera_info_topic(cam))
             for cam in self.config.cameras
         }
-        self.create_subscription(
-            JointState, contract.JOINT_COMMAND_TOPIC, self.on_joint_command, contract.COMMAND_QOS
-        )
+        create_subscription(self, JointState, contract.JOINT_COMMAND_TOPIC, self.on_joint_command)
         self.create_service(ResetEpisode, contract.RESET_SERVICE, self.on_reset)
 
         # The sim is the time source, so it paces itself on the steady wall clock, never on /clock.
@@ -127,8 +122,15 @@ class SimNode(Node):
     # --- inputs ----------------------------------------------------------------------------------------
     def on_joint_command(self, msg: JointState) -> None:
         try:
-            self.target = parse_joint_command(msg.name, msg.position, self.limits)
-        except JointCommandError as err:
+            positions = joint_vector(msg.name, msg.position, self.joint_names)
+            self.target = clamp_to_limits(
+                positions,
+                self.joint_names,
+                self.profile.position_lower,
+                self.profile.position_upper,
+                COMMAND_LIMIT_TOLERANCE,
+            )
+        except JointVectorError as err:
             self.rejections[err.reason] += 1
             self.get_logger().warning(
                 f"rejected /joint_command ({err.reason}): {err.detail} "
@@ -229,17 +231,7 @@ class SimNode(Node):
             self.render_ms[cam] = (time.perf_counter() - started) * 1e3
             height, width = pixels.shape[:2]
             frame = f"{cam}_camera_optical_frame"
-            self.pub_images[cam].publish(
-                Image(
-                    header=make_header(stamp, frame),
-                    height=height,
-                    width=width,
-                    encoding="rgb8",
-                    is_bigendian=0,
-                    step=width * 3,
-                    data=pixels.tobytes(),
-                )
-            )
+            self.pub_images[cam].publish(Image(header=make_header(stamp, frame), **encode_rgb8(pixels)))
             fx, fy, cx, cy = self.sim.camera_intrinsics(cam)
             info = CameraInfo(header=make_header(stamp, frame), height=height, width=width)
             info.distortion_model = "plumb_bob"
@@ -273,6 +265,25 @@ class SimNode(Node):
     def destroy_node(self) -> None:
         self.sim.close()
         super().destroy_node()
+
+
+def check_profile_matches_model(profile, names, lower, upper) -> None:
+    """Fail start-up when the robot profile describes another robot than the MuJoCo model."""
+    if tuple(profile.joint_names) != tuple(names):
+        raise ValueError(
+            f"robot profile '{profile.name}' names joints {list(profile.joint_names)}, but the MuJoCo model "
+            f"has {list(names)}; use config/robots/mujoco.yaml with the sim node"
+        )
+    for label, stated, model in (
+        ("position_lower", profile.position_lower, lower),
+        ("position_upper", profile.position_upper, upper),
+    ):
+        if not np.allclose(stated, model, atol=1e-6):
+            raise ValueError(
+                f"robot profile '{profile.name}': robot.{label} {list(stated)} differs from the MuJoCo "
+                f"model's "
+                f"{[round(v, 4) for v in model]}"
+            )
 
 
 def make_header(stamp: Time, frame_id: str = "") -> Header:

@@ -11,7 +11,7 @@ Usage::
 
 The folder holds a SmolVLMConfig, a locally trained byte-level BPE tokenizer with SmolVLM's special tokens,
 and the processor files; point ``SmolVLAConfig.vlm_model_name`` at it with ``load_vlm_weights=False``
-(``salus_vla.core.backbone.make_smolvla_config`` does this). Building again into the same folder is a
+(``salus_vla.core.policy_factory.make_smolvla_config`` does this). Building again into the same folder is a
 no-op (same bytes). Exit status: 0 built or already up to date, 2 bad arguments or a folder that holds
 something else.
 """
@@ -21,7 +21,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from salus_vla.core.backbone import PRESETS, build_backbone, count_parameters, folder_digest
+from salus_vla.core.backbone import build_backbone, folder_digest
+from salus_vla.core.param_count import count_parameters
+from salus_vla.core.presets import PRESETS
 
 
 def main(argv: list[str] | None = None) -> int:

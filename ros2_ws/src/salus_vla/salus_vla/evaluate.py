@@ -6,15 +6,18 @@ Usage::
     salus-eval-vla --checkpoint CKPT --episodes 50 --inject push mass --device cuda --json runs/eval.jsonl
     salus-eval-vla --checkpoint CKPT --inject gripper_fault --set 'gripper_fault.delay_range_s=[1.0,2.0]'
 
-In-process (no ROS, for speed): the policy acts through :class:`salus_vla.core.controller.VlaController`,
-the same K-sample ensemble, chunking and signals the ``vla_ensemble_node`` runs, and the sim is
-:class:`salus_sim.core.pick_place.PickPlaceSim` with the same labels and seeded injections as the sim node.
-Cameras render at the resolution the checkpoint was trained on. Episode i uses seed ``--seed + i``.
+In-process and in lockstep (no ROS; the sim waits for every action, so figures are upper bounds of what
+the graph achieves in real time): the policy acts through :class:`salus_vla.core.controller.VlaController`,
+the same K-sample ensemble, chunking and signals the ``vla_ensemble_node`` runs, and the environment is
+the lockstep environment named by ``--env`` (``mujoco``: the MuJoCo sim with the same labels and seeded
+injections as the sim node, registered by ``salus_sim``; see ``salus_common.lockstep_env``). Cameras
+render at the resolution the checkpoint was trained on. Episode i uses seed ``--seed + i``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -24,13 +27,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from salus_sim.core.episode_summary import EpisodeRecord, format_episode_line, format_summary
-from salus_sim.core.injection import INJECTION_TYPES, injection_from_cli
-from salus_sim.core.pick_place import PickPlaceSim, SimConfig
+from salus_common.episode_summary import EpisodeRecord, format_episode_line, format_summary
+from salus_common.lockstep_env import LockstepEnv, make_env
+from salus_common.names import PERTURBATION_TYPES, TASK_INSTRUCTION
 from salus_vla.core.controller import VlaController
 from salus_vla.core.policy_loader import LoadedPolicy, check_features, load_policy
-
-TASK = "pick up the red cube and place it in the blue bin"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,8 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1000, help="episode i uses seed + i")
     parser.add_argument(
-        "--inject", nargs="*", default=[], choices=[t for t in INJECTION_TYPES if t != "cube_pose"]
+        "--env",
+        default="mujoco",
+        help="lockstep environment: an installed name (default: mujoco) or module:factory",
     )
+    parser.add_argument("--inject", nargs="*", default=[], choices=list(PERTURBATION_TYPES))
     parser.add_argument(
         "--set", nargs="*", default=[], metavar="TYPE.KEY=VALUE", help="override an injection parameter"
     )
@@ -54,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", help="VLM dtype (default: as loaded)")
-    parser.add_argument("--task", default=TASK)
+    parser.add_argument("--task", default=TASK_INSTRUCTION)
     parser.add_argument("--json", type=Path, help="append one JSON record per episode to this file")
     return parser
 
@@ -67,33 +71,32 @@ def camera_hw(loaded: LoadedPolicy) -> tuple[int, int]:
     return height, width
 
 
-def run_episode(sim: PickPlaceSim, controller: VlaController, seed: int) -> tuple[EpisodeRecord, dict]:
+def run_episode(env: LockstepEnv, controller: VlaController, seed: int) -> tuple[EpisodeRecord, dict]:
     started = time.perf_counter()
-    perturbations = sim.reset(seed)
+    drawn = env.reset(seed)
     controller.reset()
     inference_ms: list[float] = []
     signals: list[np.ndarray] = []
-    max_steps = math.ceil(sim.config.label.max_duration_s / sim.config.control_dt) + 1
-    for _ in range(max_steps):
-        images = {camera: sim.render(camera) for camera in sim.config.cameras}
-        step = controller.step(images, sim.joint_positions())
+    ended = None
+    for _ in range(env.max_steps):
+        images = {camera: env.render(camera) for camera in env.cameras}
+        step = controller.step(images, env.joint_positions())
         if step.inference_ms:
             inference_ms.append(step.inference_ms)
         signals.append(step.signals)
-        sim.step(step.action)
-        if sim.outcome is not None:
+        ended = env.step(step.action)
+        if ended is not None:
             break
-    outcome = sim.outcome.value if sim.outcome is not None else "timeout"
-    onset = sim.onset_time if outcome != "success" and sim.onset_time is not None else math.nan
+    outcome = ended.outcome if ended is not None else "timeout"
     record = EpisodeRecord(
         episode_id=f"eval-seed{seed}",
         seed=seed,
         outcome=outcome,
-        duration_s=sim.time,
-        failure_onset_s=onset,
-        perturbations=tuple(perturbations.active_types()),
+        duration_s=env.time,
+        failure_onset_s=ended.onset_s if ended is not None else math.nan,
+        perturbations=drawn.perturbations,
         wall_s=time.perf_counter() - started,
-        perturbation_params=perturbations.to_dict(),
+        perturbation_params=drawn.perturbation_params,
     )
     extras = {
         "chunk_ms_mean": float(np.mean(inference_ms)) if inference_ms else None,
@@ -105,13 +108,12 @@ def run_episode(sim: PickPlaceSim, controller: VlaController, seed: int) -> tupl
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        injection = injection_from_cli(args.inject, args.set)
         loaded = load_policy(
             args.checkpoint, device=args.device, dtype=args.dtype, backbone_dir=args.backbone_dir
         )
-        height, width = camera_hw(loaded)
-        sim_config = SimConfig(image_width=width, image_height=height, injection=injection)
-        check_features(loaded, sim_config.cameras, state_dim=9, action_dim=9)
+        env = make_env(args.env, camera_hw(loaded), args.inject, args.set)
+        joints = len(env.joint_names)
+        check_features(loaded, env.cameras, state_dim=joints, action_dim=joints)
     except (FileNotFoundError, ValueError) as err:
         print(f"salus-eval-vla: {err}", file=sys.stderr)
         return 2
@@ -124,9 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         num_flow_steps=args.flow_steps,
     )
     records: list[EpisodeRecord] = []
-    with PickPlaceSim(sim_config) as sim, tqdm(total=args.episodes, unit="ep", dynamic_ncols=True) as bar:
+    with contextlib.closing(env), tqdm(total=args.episodes, unit="ep", dynamic_ncols=True) as bar:
         for i in range(args.episodes):
-            record, extras = run_episode(sim, controller, args.seed + i)
+            record, extras = run_episode(env, controller, args.seed + i)
             records.append(record)
             bar.write(format_episode_line(i + 1, args.episodes, record))
             bar.update()
@@ -140,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
                         **extras,
                         "checkpoint": args.checkpoint,
                         "num_samples": args.num_samples,
+                        "env": args.env,
+                        "mode": "lockstep",
                         "inject": args.inject,
                         "set": args.set,
                     }

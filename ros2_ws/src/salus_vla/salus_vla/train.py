@@ -7,7 +7,7 @@ Usage::
         --device cuda --output-dir runs/train/small --seed 0
 
 The SmolVLM backbone is built offline into ``--backbone-dir`` (default ``models/backbones/<preset>``) when it
-is not there yet; the policy config comes from :func:`salus_vla.core.backbone.make_smolvla_config`, and
+is not there yet; the policy config comes from :func:`salus_vla.core.policy_factory.make_smolvla_config`, and
 training, checkpoints (``<output-dir>/checkpoints/<step>/pretrained_model``, lerobot's format, loadable with
 ``SmolVLAPolicy.from_pretrained``) and logging are lerobot's ``lerobot_train.train``. Nothing is pushed to
 the hub.
@@ -19,7 +19,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from salus_vla.core.backbone import IMAGE_KEY_PREFIX, build_backbone, make_smolvla_config
+from salus_common.lerobot_keys import IMAGE_KEY_PREFIX, camera_name, is_image_key
+from salus_vla.core.backbone import build_backbone
+from salus_vla.core.policy_factory import make_smolvla_config
+from salus_vla.core.presets import PRESETS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--dataset-root", type=Path, required=True, help="LeRobotDataset v3 folder")
     parser.add_argument("--repo-id", default="local/salus_demos", help="dataset repo id (local name)")
-    parser.add_argument("--preset", default="tiny", choices=["tiny", "small", "smolvla-450m"])
+    parser.add_argument("--preset", default="tiny", choices=sorted(PRESETS))
     parser.add_argument("--backbone-dir", type=Path, help="local SmolVLM folder (built if missing)")
     parser.add_argument("--output-dir", type=Path, required=True, help="run folder (must not exist)")
     parser.add_argument("--steps", type=int, default=300)
@@ -49,9 +52,9 @@ def camera_shapes(repo_id: str, root: Path) -> dict[str, tuple[int, int, int]]:
 
     meta = LeRobotDatasetMetadata(repo_id, root=root)
     shapes = {
-        key[len(IMAGE_KEY_PREFIX) :]: tuple(feature["shape"])
+        camera_name(key): tuple(feature["shape"])
         for key, feature in meta.features.items()
-        if key.startswith(IMAGE_KEY_PREFIX)
+        if is_image_key(key)
     }
     if not shapes:
         raise ValueError(f"dataset at {root} has no {IMAGE_KEY_PREFIX}* features")

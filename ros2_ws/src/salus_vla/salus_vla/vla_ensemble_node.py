@@ -12,49 +12,62 @@ remapping this node's ``/joint_command`` (the VLA proposes; the filter alone com
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
 
+from salus_common import contract
+from salus_common.config import setting
+from salus_common.image_codec import ImageCodecError, image_to_rgb8
+from salus_common.joint_vector import JointVectorError, joint_vector
+from salus_common.names import SIGNAL_NAMES, TASK_INSTRUCTION
+from salus_common.node_runner import run_node
+from salus_common.parameters import check_no_unknown_parameters, declare_config, declare_robot_profile
+from salus_common.qos import create_publisher, create_subscription
+from salus_common.stamps import stamp_ns
 from salus_msgs.msg import ActionProposal, EpisodeEvent, SalusSignals
-from salus_sim import contract
-from salus_sim.node_common import (
-    check_no_unknown_parameters,
-    declare_read_only,
-    declare_robot_profile,
-    run_node,
-)
 from salus_vla.core.controller import ControlStep, VlaController
 from salus_vla.core.policy_loader import check_features, load_policy
-from salus_vla.image_msgs import ImageRejectedError, image_to_array
-from salus_vla.signal_names import SIGNAL_NAMES
-from salus_vla.sync import StampedFrames
+from salus_vla.observation_sync import StampedFrames
 
-PROPOSAL_TOPIC = "/salus/proposal"
-SIGNALS_TOPIC = "/salus/signals"
 
-_PARAMETERS: dict[str, tuple[object, str]] = {
-    "checkpoint": ("", "SmolVLA checkpoint: a local pretrained_model folder or a hub id (required)"),
-    "backbone_dir": (
-        "",
-        "local SmolVLM backbone replacing the checkpoint's (checkpoints moved between machines)",
-    ),
-    "task": ("pick up the red cube and place it in the blue bin", "language instruction given to the VLA"),
-    "num_samples": (5, "K: action samples per chunk, sharing one VLM prefix pass"),
-    "n_action_steps": (0, "actions executed per chunk before the VLA is queried again (0 = checkpoint's)"),
-    "num_flow_steps": (0, "flow-matching (Euler) steps per chunk (0 = checkpoint's, usually 10)"),
-    "device": ("cpu", "torch device: cpu, cuda, cuda:N"),
-    "dtype": ("auto", "VLM dtype: auto (as loaded), float32, bfloat16, float16"),
-    "seed": (0, "seed of the ensemble's noise generator"),
-    "signal_window": (10, "steps in the trajectory-divergence window"),
-    "sync": (
+@dataclass(frozen=True)
+class VlaNodeConfig:
+    """Parameters of ``vla_ensemble`` (all read once at start-up)."""
+
+    checkpoint: str = setting(
+        "", "SmolVLA checkpoint: a local pretrained_model folder or a hub id (required)"
+    )
+    backbone_dir: str = setting(
+        "", "local SmolVLM backbone replacing the checkpoint's (checkpoints moved between machines)"
+    )
+    task: str = setting(TASK_INSTRUCTION, "language instruction given to the VLA")
+    num_samples: int = setting(5, "K: action samples per chunk, sharing one VLM prefix pass", low=1, high=256)
+    n_action_steps: int = setting(
+        0, "actions executed per chunk before the VLA is queried again (0 = checkpoint's)", low=0
+    )
+    num_flow_steps: int = setting(
+        0, "flow-matching (Euler) steps per chunk (0 = checkpoint's, usually 10)", low=0
+    )
+    device: str = setting("cpu", "torch device: cpu, cuda, cuda:N")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = setting(
+        "auto", "VLM dtype: auto (as loaded), float32, bfloat16, float16"
+    )
+    seed: int = setting(0, "seed of the ensemble's noise generator", low=0)
+    signal_window: int = setting(10, "steps in the trajectory-divergence window", low=1)
+    sync: Literal["exact", "latest"] = setting(
         "exact",
-        "exact: act when joint states and every camera share a stamp; latest: act on joint "
-        "states with the newest images no older than max_image_age_s",
-    ),
-    "max_image_age_s": (0.25, "with sync=latest, the oldest image still used [s]"),
-}
+        "exact: act when joint states and every camera share a stamp; latest: act on joint states with the "
+        "newest images no older than max_image_age_s",
+    )
+    max_image_age_s: float = setting(0.25, "with sync=latest, the oldest image still used [s]", low=0.0)
+
+    def __post_init__(self) -> None:
+        if not self.checkpoint:
+            raise ValueError("checkpoint is required (a pretrained_model folder or a hub id)")
 
 
 class VlaEnsembleNode(Node):
@@ -63,17 +76,13 @@ class VlaEnsembleNode(Node):
     def __init__(self) -> None:
         super().__init__("vla_ensemble")
         self.robot = declare_robot_profile(self)
-        p = {name: declare_read_only(self, name, *spec) for name, spec in _PARAMETERS.items()}
+        p = declare_config(self, VlaNodeConfig)
         check_no_unknown_parameters(self)
-        if not p["checkpoint"]:
-            raise ValueError("parameter 'checkpoint' is required (a pretrained_model folder or a hub id)")
-        if p["sync"] not in ("exact", "latest"):
-            raise ValueError(f"parameter 'sync' must be 'exact' or 'latest', got {p['sync']!r}")
         loaded = load_policy(
-            p["checkpoint"],
-            device=p["device"],
-            dtype=None if p["dtype"] == "auto" else p["dtype"],
-            backbone_dir=p["backbone_dir"] or None,
+            p.checkpoint,
+            device=p.device,
+            dtype=None if p.dtype == "auto" else p.dtype,
+            backbone_dir=p.backbone_dir or None,
         )
         check_features(
             loaded,
@@ -83,36 +92,28 @@ class VlaEnsembleNode(Node):
         )
         self.controller = VlaController(
             loaded,
-            p["task"],
-            num_samples=p["num_samples"],
-            seed=p["seed"],
-            n_action_steps=p["n_action_steps"] or None,
-            num_flow_steps=p["num_flow_steps"] or None,
-            signal_window=p["signal_window"],
+            p.task,
+            num_samples=p.num_samples,
+            seed=p.seed,
+            n_action_steps=p.n_action_steps or None,
+            num_flow_steps=p.num_flow_steps or None,
+            signal_window=p.signal_window,
         )
-        self.model_id = str(p["checkpoint"])
+        self.model_id = str(p.checkpoint)
         self.frames = StampedFrames(
-            self.robot.cameras, exact=p["sync"] == "exact", max_image_age_s=p["max_image_age_s"]
+            self.robot.cameras, exact=p.sync == "exact", max_image_age_s=p.max_image_age_s
         )
         self.active = False
         self.rejected: Counter[str] = Counter()
 
-        self.pub_proposal = self.create_publisher(ActionProposal, PROPOSAL_TOPIC, contract.COMMAND_QOS)
-        self.pub_signals = self.create_publisher(SalusSignals, SIGNALS_TOPIC, contract.COMMAND_QOS)
-        self.pub_command = self.create_publisher(
-            JointState, contract.JOINT_COMMAND_TOPIC, contract.COMMAND_QOS
-        )
-        self.create_subscription(EpisodeEvent, contract.EPISODE_TOPIC, self.on_episode, contract.EVENT_QOS)
-        self.create_subscription(
-            JointState, contract.JOINT_STATES_TOPIC, self.on_joint_states, contract.SENSOR_SUB_QOS
-        )
+        self.pub_proposal = create_publisher(self, ActionProposal, contract.PROPOSAL_TOPIC)
+        self.pub_signals = create_publisher(self, SalusSignals, contract.SIGNALS_TOPIC)
+        self.pub_command = create_publisher(self, JointState, contract.JOINT_COMMAND_TOPIC)
+        create_subscription(self, EpisodeEvent, contract.EPISODE_TOPIC, self.on_episode)
+        create_subscription(self, JointState, contract.JOINT_STATES_TOPIC, self.on_joint_states)
         for camera in self.robot.cameras:
-            self.create_subscription(
-                Image,
-                contract.camera_image_topic(camera),
-                lambda msg, cam=camera: self.on_image(cam, msg),
-                contract.SENSOR_SUB_QOS,
-            )
+            topic = contract.camera_image_topic(camera)
+            create_subscription(self, Image, topic, lambda msg, cam=camera: self.on_image(cam, msg))
         self.get_logger().info(
             f"SmolVLA from {self.model_id} on {loaded.device} ({loaded.vlm_dtype}); "
             f"K={self.controller.num_samples}, {self.controller.n_action_steps} actions per chunk, "
@@ -130,23 +131,19 @@ class VlaEnsembleNode(Node):
 
     def on_image(self, camera: str, msg: Image) -> None:
         try:
-            self.frames.add_image(camera, stamp_of(msg), image_to_array(msg))
-        except ImageRejectedError as err:
+            self.frames.add_image(camera, stamp_ns(msg.header.stamp), image_to_rgb8(msg))
+        except ImageCodecError as err:
             self.reject(err.reason, f"{camera}: {err}")
             return
         self.act_if_ready()
 
     def on_joint_states(self, msg: JointState) -> None:
-        by_name = dict(zip(msg.name, msg.position, strict=False))
-        missing = [n for n in self.robot.joint_names if n not in by_name]
-        if missing:
-            self.reject("missing_joints", f"joint_states lacks {missing}")
+        try:
+            state = joint_vector(msg.name, msg.position, self.robot.joint_names)
+        except JointVectorError as err:
+            self.reject(err.reason, f"/joint_states: {err.detail}")
             return
-        state = np.array([by_name[n] for n in self.robot.joint_names], dtype=np.float64)
-        if not np.all(np.isfinite(state)):
-            self.reject("non_finite_state", "joint_states holds NaN/inf")
-            return
-        self.frames.add_state(stamp_of(msg), state, msg.header)
+        self.frames.add_state(stamp_ns(msg.header.stamp), state, msg.header)
         self.act_if_ready()
 
     def reject(self, reason: str, detail: str) -> None:
@@ -195,11 +192,6 @@ class VlaEnsembleNode(Node):
         )
         if step.inference_ms > 0 and step.inference_ms > 1e3 * 0.5:
             self.get_logger().warning(f"chunk took {step.inference_ms:.0f} ms", throttle_duration_sec=5.0)
-
-
-def stamp_of(msg) -> float:
-    stamp = msg.header.stamp
-    return stamp.sec + stamp.nanosec * 1e-9
 
 
 def main(args: list[str] | None = None) -> None:

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from salus_sim.core import config_util
+from salus_common import config as config_util
+from salus_common.config import setting
 from salus_sim.core import panda_model as pm
-from salus_sim.core.config_util import setting
 from salus_sim.core.kinematics import PandaKinematics
 
 

@@ -14,20 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from salus_sim.core import config_util
-from salus_sim.core.config_util import setting
+from salus_common import config as config_util
+from salus_common.config import setting
+from salus_common.names import INJECTION_TYPES
 from salus_sim.core.scene import BIN_POS, TABLE_TOP_Z, ObstacleSpec
 
-INJECTION_TYPES: tuple[str, ...] = (
-    "cube_pose",
-    "push",
-    "friction",
-    "mass",
-    "action_noise",
-    "action_delay",
-    "obstacle",
-    "gripper_fault",
-)
 PUSH_TARGETS: tuple[str, ...] = ("cube", "arm")
 
 

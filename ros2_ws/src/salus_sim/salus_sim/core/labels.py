@@ -10,22 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import StrEnum
 
-from salus_sim.core.config_util import setting
+from salus_common.config import setting
+from salus_common.names import FAILURE_TYPES, Outcome
 
-
-class Outcome(StrEnum):
-    SUCCESS = "success"
-    COLLISION = "collision"
-    DROP = "drop"
-    TIMEOUT = "timeout"
-    OTHER = "other"
+__all__ = ["FAILURE_TYPES", "LabelConfig", "LabelObservation", "Outcome", "OutcomeLabeler"]
 
 
 _EPS = 1e-9  # slack on time comparisons: sim time is a sum of float steps
-
-FAILURE_TYPES: tuple[str, ...] = tuple(o.value for o in Outcome if o is not Outcome.SUCCESS)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-ARM_JOINT_NAMES: tuple[str, ...] = tuple(f"panda_joint{i}" for i in range(1, 8))
-FINGER_JOINT_NAMES: tuple[str, ...] = ("panda_finger_joint1", "panda_finger_joint2")
+from salus_common import robot_profile as franka
+
+# Names and limits are the Panda robot profile's (salus_common.robot_profile), stated once for all nodes.
+ARM_JOINT_NAMES: tuple[str, ...] = franka.PANDA_JOINT_NAMES[: franka.ARM_DOF]
+FINGER_JOINT_NAMES: tuple[str, ...] = franka.PANDA_JOINT_NAMES[franka.ARM_DOF :]
 LINK_NAMES: tuple[str, ...] = tuple(f"panda_link{i}" for i in range(8))
 HAND_BODY = "panda_hand"
 FINGER_BODIES: tuple[str, str] = ("panda_leftfinger", "panda_rightfinger")
@@ -34,21 +37,19 @@ FLANGE_D = 0.107
 HAND_YAW = -math.pi / 4  # the hand is mounted rotated -45 deg about the flange z axis
 FINGER_BASE_Z = 0.0584  # finger joints' origin along the hand z axis
 GRIP_Z = 0.1034  # fingertip center along the hand z axis
-FINGER_OPEN = 0.04  # each finger's stroke (m)
+FINGER_OPEN = franka.PANDA_POSITION_UPPER[franka.ARM_DOF]  # each finger's stroke (m)
 
 # Limits (rad, rad/s, N*m; fingers m, m/s, N).
-ARM_RANGE: tuple[tuple[float, float], ...] = (
-    (-2.8973, 2.8973),
-    (-1.7628, 1.7628),
-    (-2.8973, 2.8973),
-    (-3.0718, -0.0698),
-    (-2.8973, 2.8973),
-    (-0.0175, 3.7525),
-    (-2.8973, 2.8973),
+ARM_RANGE: tuple[tuple[float, float], ...] = tuple(
+    zip(
+        franka.PANDA_POSITION_LOWER[: franka.ARM_DOF],
+        franka.PANDA_POSITION_UPPER[: franka.ARM_DOF],
+        strict=True,
+    )
 )
-ARM_VELOCITY_LIMIT: tuple[float, ...] = (2.175, 2.175, 2.175, 2.175, 2.61, 2.61, 2.61)
+ARM_VELOCITY_LIMIT: tuple[float, ...] = franka.PANDA_VELOCITY_LIMIT[: franka.ARM_DOF]
 ARM_TORQUE_LIMIT: tuple[float, ...] = (87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0)
-FINGER_VELOCITY_LIMIT = 0.1
+FINGER_VELOCITY_LIMIT = franka.PANDA_VELOCITY_LIMIT[franka.ARM_DOF]
 # Weak on purpose: with friction 1 it holds ~1.2 kg, so a cube >~13x the nominal mass, or with <~0.07x the
 # nominal friction, slides out of the grasp.
 FINGER_FORCE_LIMIT = 7.0

@@ -15,10 +15,10 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from salus_sim.core import config_util
+from salus_common import config as config_util
+from salus_common.config import setting
 from salus_sim.core import panda_model as pm
 from salus_sim.core import scene as sc
-from salus_sim.core.config_util import setting
 from salus_sim.core.injection import EpisodePerturbations, InjectionConfig, sample_perturbations
 from salus_sim.core.labels import LabelConfig, LabelObservation, Outcome, OutcomeLabeler
 
@@ -33,10 +33,10 @@ _ARM_BODIES = pm.LINK_NAMES + (pm.HAND_BODY,) + pm.FINGER_BODIES
 
 @dataclass(frozen=True)
 class SimConfig:
-    physics_dt: float = setting(0.002, "MuJoCo timestep (s)")
+    physics_dt: float = setting(0.002, "MuJoCo timestep (s)", low=1e-4, high=0.01)
     control_dt: float = setting(0.1, "control period: one step() call (s); a whole multiple of physics_dt")
-    image_width: int = setting(224, "camera image width (px)")
-    image_height: int = setting(224, "camera image height (px)")
+    image_width: int = setting(224, "camera image width (px)", low=16, high=4096)
+    image_height: int = setting(224, "camera image height (px)", low=16, high=4096)
     cameras: tuple[str, ...] = setting(CAMERA_NAMES, f"cameras to render, from {list(CAMERA_NAMES)}")
     shadows: bool = setting(False, "render shadows and reflections (about 10x slower on a CPU)")
     label: LabelConfig = field(default_factory=LabelConfig)

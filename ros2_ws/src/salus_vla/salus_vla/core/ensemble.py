@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from lerobot.utils.constants import OBS_STATE
 
-from salus_vla.core.backbone import IMAGE_KEY_PREFIX, STATE_KEY
+from salus_common.lerobot_keys import as_image_key
 from salus_vla.core.policy_loader import LoadedPolicy
 
 TASK_KEY = "task"
@@ -118,14 +119,13 @@ def make_observation(
             chw = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1), dtype=np.float32))
         else:
             raise ValueError(f"camera {name!r}: frames must be uint8 or float in [0, 1], got {arr.dtype}")
-        key = name if name.startswith(IMAGE_KEY_PREFIX) else f"{IMAGE_KEY_PREFIX}{name}"
-        obs[key] = chw
+        obs[as_image_key(name)] = chw
     s = np.asarray(state, dtype=np.float32)
     if s.ndim != 1:
         raise ValueError(f"state must be a 1-D vector, got shape {s.shape}")
     if not np.all(np.isfinite(s)):
         raise ValueError("state holds non-finite values")
-    obs[STATE_KEY] = torch.from_numpy(s.copy())
+    obs[OBS_STATE] = torch.from_numpy(s.copy())
     obs[TASK_KEY] = task
     return obs
 
@@ -253,7 +253,7 @@ class EnsembleSampler:
     def preprocess(self, observation: Mapping[str, Any]) -> dict[str, Any]:
         """Run the policy's preprocessor on a raw observation dict (batch size must come out as 1)."""
         batch = self.loaded.preprocessor(dict(observation))
-        state = batch.get(STATE_KEY)
+        state = batch.get(OBS_STATE)
         if state is None or state.shape[0] != 1:
             raise ValueError("the ensemble samples one observation at a time (batch size 1)")
         return batch

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from salus_vla.core.backbone import IMAGE_KEY_PREFIX, MARKER_FILE, read_marker
+from salus_common.lerobot_keys import as_image_key, camera_name
+from salus_vla.core.backbone import MARKER_FILE, read_marker
 
 PREPROCESSOR_FILE = "policy_preprocessor.json"
 POSTPROCESSOR_FILE = "policy_postprocessor.json"
@@ -61,7 +62,7 @@ class LoadedPolicy:
 
     @property
     def camera_names(self) -> tuple[str, ...]:
-        return tuple(k.removeprefix(IMAGE_KEY_PREFIX) for k in self.camera_keys)
+        return tuple(camera_name(k) for k in self.camera_keys)
 
     @property
     def state_dim(self) -> int:
@@ -225,7 +226,7 @@ def check_features(
     does not matter (the observation is a dict). ``state_dim`` is the length of the state vector the caller
     sends; ``action_dim``, if given, the length of the action vector it can execute.
     """
-    provided = {c if c.startswith(IMAGE_KEY_PREFIX) else f"{IMAGE_KEY_PREFIX}{c}" for c in camera_names}
+    provided = {as_image_key(c) for c in camera_names}
     if len(provided) != len(camera_names):
         raise ValueError(f"duplicate camera names in {list(camera_names)}")
     expected = set(loaded.camera_keys)

@@ -38,7 +38,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from salus_vla.signal_names import NUM_SIGNALS, SIGNAL_NAMES
+from salus_common.names import NUM_SIGNALS, SIGNAL_NAMES
 
 NUM_VARIANCE_JOINTS = 4
 
