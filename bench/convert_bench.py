@@ -30,17 +30,17 @@ def dir_size(path: Path) -> int:
 
 def record_bags(bag_dir: Path, episodes: int, seed: int, size: int, vla: bool) -> dict[str, float]:
     """Closed-loop episodes -> bags; returns recording figures."""
-    from salus_monitor.recording import cdr_messages as cdr
-    from salus_monitor.recording.bag_topics import (
+    from salus_common.contract import (
         EPISODE_TOPIC,
         JOINT_COMMAND_TOPIC,
         JOINT_STATES_TOPIC,
         PROPOSAL_TOPIC,
         SIGNALS_TOPIC,
         camera_image_topic,
-        topic_profile,
     )
-    from salus_monitor.recording.bag_writer import EpisodeBagRecorder
+    from salus_data import cdr_messages as cdr
+    from salus_data.bag_topics import topic_profile
+    from salus_data.bag_writer import EpisodeBagRecorder
     from salus_sim.core.expert import ScriptedExpert
     from salus_sim.core.pick_place import JOINT_NAMES, PickPlaceSim, SimConfig
 
@@ -129,9 +129,9 @@ def main() -> None:
     import warnings
 
     warnings.filterwarnings("ignore", message="Consolidated metadata")
-    from salus_monitor.recording.bag_reader import find_bags
-    from salus_monitor.recording.bag_to_zarr import ConvertConfig, convert
-    from salus_monitor.recording.verify_zarr import verify
+    from salus_data.bag_reader import find_bags
+    from salus_data.bag_to_zarr import ConvertConfig, convert
+    from salus_data.verify_zarr import verify
 
     work = opts.keep or Path(tempfile.mkdtemp(prefix="salus-convert-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -168,12 +168,12 @@ def main() -> None:
             f"\ncores available: {cores}; episodes {best.episodes}, steps {best.steps}, raw image "
             f"data {raw_mb:.1f} MB ({raw_mb / best.episodes:.1f} MB per episode)"
         )
-        print("| workers | wall s | read + encode s | assemble s | MB/s raw image data | episodes/s |")
-        print("|---|---|---|---|---|---|")
+        print("| workers | wall s | plan s | frames s | store s | MB/s raw image data | episodes/s |")
+        print("|---|---|---|---|---|---|---|")
         for workers, report in rows:
             print(
-                f"| {workers} | {report.seconds:.2f} | {report.read_seconds:.2f} | "
-                f"{report.assemble_seconds:.2f} | {report.image_mb_per_s:.0f} | "
+                f"| {workers} | {report.seconds:.2f} | {report.plan_seconds:.2f} | "
+                f"{report.frames_seconds:.2f} | {report.store_seconds:.2f} | {report.image_mb_per_s:.0f} | "
                 f"{report.episodes / report.seconds:.2f} |"
             )
         print(

@@ -31,16 +31,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from salus_vla.core.backbone import (
-    PRESETS,
-    build_backbone,
-    count_parameters,
-    get_preset,
-    make_policy,
-    make_smolvla_config,
-)
+from salus_vla.core.backbone import build_backbone
 from salus_vla.core.ensemble import EnsembleSampler, make_observation
+from salus_vla.core.param_count import count_parameters
+from salus_vla.core.policy_factory import make_policy, make_smolvla_config
 from salus_vla.core.policy_loader import load_policy, resolve_dtype
+from salus_vla.core.presets import PRESETS, get_preset
 
 Q_READY = np.array([0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785, 0.04, 0.04], dtype=np.float32)
 TASK = "pick up the red cube and place it in the bin"
