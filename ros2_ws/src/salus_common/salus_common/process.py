@@ -1,7 +1,8 @@
-"""Child processes that die with their supervisor (launcher, collector), even when it is SIGKILLed."""
+"""Processes: children that die with their supervisor (launcher, collector), and whether a pid still runs."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -18,3 +19,14 @@ def terminate_with_parent() -> None:
     import ctypes
 
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists: tells a live writer's hidden folder from a killed one's."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -285,6 +285,38 @@ def _read_raw(
             by_topic[connection.topic].append((stamp if stamp is not None else -1, raw))
         store = reader.typestore
     return by_topic, counts, (store, msgtypes)
+
+
+def read_frames(path: str | Path, wanted: Mapping[str, Iterable[int]]) -> dict[str, dict[int, np.ndarray]]:
+    """The rgb8 frames of ``wanted`` (camera -> header stamps [ns]) of one bag: camera -> stamp -> frame.
+
+    Reads only those cameras' image topics and decodes only the wanted frames (several messages with one
+    stamp: the last received wins, as in :func:`read_episodes`); the second pass of ``salus-bag2zarr``,
+    which already knows every step's stamps. Raises :class:`BagReadError`; a wanted stamp missing from the
+    bag is the caller's to report.
+    """
+    from rosbags.highlevel import AnyReader
+
+    path = Path(path)
+    wanted_sets = {camera: set(stamps) for camera, stamps in wanted.items()}
+    raw_by_camera: dict[str, dict[int, bytes]] = {camera: {} for camera in wanted_sets}
+    try:
+        with AnyReader([reader_path(path)]) as reader:
+            selected = [c for c in reader.connections if camera_of(c.topic) in wanted_sets]
+            for connection, _log_ns, raw in reader.messages(connections=selected):
+                camera = camera_of(connection.topic)
+                stamp = header_stamp_ns(raw)
+                if stamp in wanted_sets[camera]:
+                    raw_by_camera[camera][stamp] = raw
+            decode = _Decoder(path, reader.typestore, {c.topic: c.msgtype for c in selected})
+    except Exception as err:  # noqa: BLE001 - truncated/corrupted files fail in many ways inside the readers
+        raise BagReadError(
+            path, f"cannot read the bag ({type(err).__name__}: {err})", last_good_message(path)
+        ) from err
+    return {
+        camera: {stamp: decode._image(camera_image_topic(camera), stamp, raw) for stamp, raw in raws.items()}
+        for camera, raws in raw_by_camera.items()
+    }
 
 
 def _pair_events(events: Sequence[Any]) -> list[EpisodeInfo]:

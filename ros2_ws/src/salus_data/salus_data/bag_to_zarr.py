@@ -64,7 +64,7 @@ from typing import Any
 import numpy as np
 
 from salus_common.names import FAILURE_TYPES, HORIZONS_S, SIGNAL_NAMES
-from salus_data.bag_reader import BagReadError, Stream, find_bags, read_episodes
+from salus_data.bag_reader import BagReadError, find_bags, read_episodes, read_frames
 from salus_data.build_beside import BuildBeside
 from salus_data.episode_steps import MATCH_FRACTION, EpisodeSteps, align_episode
 from salus_data.horizon_labels import horizon_steps
@@ -76,6 +76,10 @@ VECTOR_CHUNK = 1024  # steps per chunk of the small per-step arrays
 # with "." separators keep one flat file per chunk instead of a folder per dimension, which is much
 # cheaper for per-frame image chunks.
 FLAT_CHUNK_KEYS = {"name": "default", "separator": "."}
+# zarr 3.4's synchronous codec pipeline (opt-in, documented in zarr's config): the same chunk bytes as the
+# default asynchronous one, about twice as fast for many small chunks (one frame each). Measured:
+# docs/BENCHMARKS.md.
+FAST_PIPELINE = {"codec_pipeline.path": "zarr.core.codec_pipeline.FusedCodecPipeline"}
 
 
 @dataclass(frozen=True)
@@ -163,29 +167,39 @@ def write_frames(job: FrameJob) -> str | None:
     import zarr
 
     try:
-        root = zarr.open_group(job.store, mode="r+")
-        arrays = {camera: root[f"data/{image_key(camera)}"] for camera in job.cameras}
-        wanted = {episode_id: (offset, stamps) for episode_id, offset, stamps in job.episodes}
-        read = read_episodes(job.bag, images="pixels", cameras=job.cameras, episode_ids=wanted)
-        if sorted(e.info.episode_id for e in read) != sorted(wanted):
-            raise RuntimeError("its episodes differ from the first read (was the bag changed meanwhile?)")
-        for episode in read:
-            offset, stamps = wanted[episode.info.episode_id]
-            for camera in job.cameras:
-                frames = _frames_stamped(episode.images[camera], stamps[camera])
-                arrays[camera][offset : offset + len(frames)] = frames
+        with zarr.config.set(FAST_PIPELINE):
+            _write_frames(job)
     except Exception as err:  # noqa: BLE001 - reported by the parent
         return f"{job.bag}: {type(err).__name__}: {err}"
     return None
 
 
-def _frames_stamped(stream: Stream, stamps: np.ndarray) -> np.ndarray:
-    """The frames of ``stream`` with these header stamps, stacked in their order."""
-    by_stamp = dict(zip(stream.stamps.tolist(), stream.values, strict=True))
-    missing = [s for s in stamps.tolist() if s not in by_stamp]
-    if missing:
-        raise RuntimeError(f"no image stamped {missing[0]} ns any more (was the bag changed meanwhile?)")
-    return np.stack([by_stamp[s] for s in stamps.tolist()])
+def _write_frames(job: FrameJob) -> None:
+    import zarr
+
+    # Every frame is written once and none is blank, so zarr's per-chunk "is it all fill value?" scan
+    # (a full pass over each frame, a third of the encode time) only costs: skip it.
+    arrays = {
+        camera: zarr.open_array(
+            job.store, path=f"data/{image_key(camera)}", mode="r+", config={"write_empty_chunks": True}
+        )
+        for camera in job.cameras
+    }
+    wanted = {
+        camera: np.concatenate([stamps[camera] for _id, _offset, stamps in job.episodes])
+        for camera in job.cameras
+    }
+    frames = read_frames(job.bag, wanted)
+    for episode_id, offset, stamps in job.episodes:
+        for camera in job.cameras:
+            missing = [s for s in stamps[camera].tolist() if s not in frames[camera]]
+            if missing:
+                raise RuntimeError(
+                    f"episode {episode_id}: no {camera} image stamped {missing[0]} ns any more "
+                    "(was the bag changed meanwhile?)"
+                )
+            rows = np.stack([frames[camera][s] for s in stamps[camera].tolist()])
+            arrays[camera][offset : offset + len(rows)] = rows
 
 
 # --------------------------------------------------------------------------- the store (in the parent)
@@ -366,7 +380,11 @@ def convert(
     bags = [str(b) for b in find_bags(inputs)]
     if not bags:
         raise FileNotFoundError(f"no bags found under {', '.join(map(str, inputs))}")
-    with BuildBeside(output) as build, _mapper(config.workers, len(bags)) as map_:
+    with (
+        zarr.config.set(FAST_PIPELINE),
+        BuildBeside(output) as build,
+        _mapper(config.workers, len(bags)) as map_,
+    ):
         planned = map_(
             plan_bag, [PlanJob(b, tuple(config.horizons_s), tuple(config.failure_types)) for b in bags]
         )

@@ -48,6 +48,7 @@ from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
 from salus_common.contract import EPISODE_TOPIC, QOS_SETTINGS, QosKind, Topic
+from salus_common.process import pid_alive
 from salus_common.stamps import NS_PER_S, stamp_ns
 
 BAG_VERSION = 9  # rosbag2 metadata version of Jazzy and later
@@ -135,16 +136,6 @@ def rosbags_qos(kind: QosKind) -> Qos:
 # --------------------------------------------------------------------------- crash leftovers
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def partial_dirs(bag_dir: Path) -> list[Path]:
     """The hidden ``.tmp-<pid>`` folders of recorders (open bags, or leftovers of killed ones)."""
     if not Path(bag_dir).is_dir():
@@ -157,7 +148,7 @@ def remove_stale_partials(bag_dir: Path) -> list[Path]:
     removed: list[Path] = []
     for folder in partial_dirs(bag_dir):
         suffix = folder.name[len(PARTIAL_PREFIX) :]
-        if suffix.isdigit() and _pid_alive(int(suffix)):
+        if suffix.isdigit() and pid_alive(int(suffix)):
             continue  # a live recorder's open bag
         removed += sorted(folder.iterdir())
         shutil.rmtree(folder, ignore_errors=True)

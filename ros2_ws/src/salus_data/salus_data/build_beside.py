@@ -9,7 +9,8 @@
 Leaving the block without :meth:`BuildBeside.swap_in` (an error, Ctrl-C) deletes the temporary folder, so
 an interrupted run leaves the previous output exactly as it was. The sibling lives on the same file
 system, so the swap is two renames. A run killed with SIGKILL leaves its ``.<name>.tmp-<pid>`` behind
-(hidden; delete it by hand); the output is untouched then too.
+(hidden; the output is untouched then too); the next build of the same output deletes such leftovers of
+processes that no longer run.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+
+from salus_common.process import pid_alive
 
 
 class BuildBeside:
@@ -27,8 +30,19 @@ class BuildBeside:
 
     def __enter__(self) -> BuildBeside:
         self.output.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.path, ignore_errors=True)  # a leftover of this pid's earlier, interrupted run
+        for leftover in self.leftovers():
+            shutil.rmtree(leftover, ignore_errors=True)
         return self
+
+    def leftovers(self) -> list[Path]:
+        """Temporary folders of earlier builds of this output whose process is gone (or is this one)."""
+        found = []
+        for prefix in (f".{self.output.name}.tmp-", f".{self.output.name}.old-"):
+            for folder in self.output.parent.glob(f"{prefix}*"):
+                pid = folder.name[len(prefix) :]
+                if pid.isdigit() and (int(pid) == os.getpid() or not pid_alive(int(pid))):
+                    found.append(folder)
+        return sorted(found)
 
     def swap_in(self) -> None:
         """Replace ``output`` (if any) with the built folder."""

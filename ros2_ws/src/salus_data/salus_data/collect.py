@@ -6,7 +6,7 @@ runner, ``bag_recorder``), so a collection records exactly what the stack publis
     salus-collect --bag-dir data/bags --episodes 200                      # expert, no injection
     salus-collect --bag-dir data/bags --episodes 400 --inject none push gripper_fault obstacle+push
     salus-collect --bag-dir data/bags --episodes 400 --workers 8 --real-time-factor 2   # 16-core machine
-    salus-collect --bag-dir data/vla --episodes 100 --policy vla --graph-arg predictor:=true
+    salus-collect --bag-dir data/vla --episodes 100 --policy vla --graph-arg checkpoint:=models/default
     salus-collect --bag-dir data/bags --episodes 200                      # again: resumes, no duplicates
 
 Seeds: ``--seed S --episodes N`` asks for seeds S..S+N-1. Scenarios: ``--inject`` lists scenarios, each
