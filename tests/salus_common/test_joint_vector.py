@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from salus_common.joint_vector import JointVectorError, clamp_to_limits, joint_vector
+from salus_common.joint_vector import JointVectorError, clamp_to_limits, joint_vector, limit_target
 
 NAMES = ("j1", "j2", "f1")
 LOWER, UPPER = (-1.0, -2.0, 0.0), (1.0, 2.0, 0.04)
@@ -44,3 +44,16 @@ def test_rejects_malformed_vectors_with_a_reason(names, positions, reason):
 def test_non_finite_values_pass_where_nan_means_not_measured():
     vector = joint_vector(["j1", "j2", "f1"], [0.0, math.nan, 0.0], NAMES, require_finite=False)
     assert math.isnan(vector[1])
+
+
+def test_targets_are_clamped_to_the_range_and_rate_limited():
+    lower, upper, step = np.array([-1.0, 0.0]), np.array([1.0, 0.04]), np.array([0.2, 0.01])
+    target, changed = limit_target(np.array([5.0, 0.035]), np.array([0.9, 0.03]), lower, upper, step)
+    np.testing.assert_allclose(target, [1.0, 0.035])  # range wins over the reachable 1.1
+    assert changed
+    target, changed = limit_target(np.array([-0.5, 0.0]), np.array([0.0, 0.03]), lower, upper, step)
+    np.testing.assert_allclose(target, [-0.2, 0.02])  # one period's travel from the reference
+    assert changed
+    target, changed = limit_target(np.array([0.1, 0.03]), np.array([0.0, 0.03]), lower, upper, step)
+    np.testing.assert_array_equal(target, [0.1, 0.03])
+    assert not changed

@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from std_msgs.msg import String
 
 from salus_common import contract
 from salus_common.config import setting
 from salus_common.episode_summary import EpisodeRecord, format_episode_line, format_summary
+from salus_common.names import VLA_NODE_NAME as POLICY_NODE
 from salus_common.node_runner import run_node
 from salus_common.parameters import check_no_unknown_parameters, declare_config, declare_robot_profile
 from salus_common.qos import create_subscription
@@ -36,6 +38,7 @@ from salus_msgs.srv import ResetEpisode
 RECORDER_ACK_TOPIC = contract.RECORDER_ACK_TOPIC
 # Once the recorder's publisher is seen, give DDS this long to match its subscriptions too [wall s].
 _RECORDER_SETTLE_S = 1.0
+_POLICY_REPORT_WAIT_S = 2.0  # wall seconds to wait for the VLA's final diagnostics of an episode
 
 
 @dataclass(frozen=True)
@@ -76,12 +79,35 @@ class EpisodeRunner(Node):
         self.ended: dict[str, EpisodeEvent] = {}
         create_subscription(self, EpisodeEvent, contract.EPISODE_TOPIC, self.on_episode_event)
         self.recorder_acks: set[str] = set()
+        # The VLA node's final /diagnostics of each episode (missed ticks, chunk latency): in the summary.
+        self.policy_final: dict[str, dict[str, str]] = {}
+        self.policy_reports = False
+        create_subscription(self, DiagnosticArray, contract.DIAGNOSTICS_TOPIC, self.on_diagnostics)
         if self.wait_for_recorder:
             create_subscription(self, String, RECORDER_ACK_TOPIC, self.on_recorder_ack)
 
     def on_episode_event(self, msg: EpisodeEvent) -> None:
         if msg.event == EpisodeEvent.EVENT_END:
             self.ended[msg.episode_id] = msg
+
+    def on_diagnostics(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            if status.name != POLICY_NODE:
+                continue
+            self.policy_reports = True
+            values = {kv.key: kv.value for kv in status.values}
+            if values.get("final") == "true":
+                self.policy_final[values.get("episode_id", "")] = values
+
+    def wait_for_policy_report(self, episode_id: str) -> dict[str, str]:
+        """The VLA's final diagnostics of an episode, if a VLA reports (it sends them right at the end)."""
+        deadline = time.monotonic() + _POLICY_REPORT_WAIT_S
+        while self.policy_reports and episode_id not in self.policy_final and time.monotonic() < deadline:
+            rclpy.spin_once(self, timeout_sec=0.05)
+        report = self.policy_final.pop(episode_id, {})
+        keep = ("mode", "missed_ticks", "startup_ticks", "chunks", "dropped_chunks", "chunk_latency_p50_ms")
+        keep += ("chunk_latency_p99_ms", "queue_depth_min", "non_finite_actions", "limited_targets")
+        return {k: report[k] for k in keep if k in report}
 
     def on_recorder_ack(self, msg: String) -> None:
         self.recorder_acks.add(msg.data)
@@ -177,6 +203,7 @@ class EpisodeRunner(Node):
         event = self.ended.pop(response.episode_id)
         if self.wait_for_recorder and not self.wait_for_recorder_ack(event.episode_id):
             return None
+        policy_timing = self.wait_for_policy_report(event.episode_id)
         return EpisodeRecord(
             episode_id=event.episode_id,
             seed=int(event.seed),
@@ -188,6 +215,7 @@ class EpisodeRunner(Node):
             perturbations=tuple(event.perturbations),
             wall_s=time.monotonic() - started,
             perturbation_params=json.loads(event.perturbation_params_json or "{}"),
+            policy_timing=policy_timing,
         )
 
 

@@ -19,6 +19,7 @@ class EpisodeRecord:
     perturbations: tuple[str, ...]
     wall_s: float
     perturbation_params: dict = field(default_factory=dict)  # every sampled value, as the sim reported it
+    policy_timing: dict = field(default_factory=dict)  # the VLA node's final diagnostics of the episode
 
     def to_json_dict(self) -> dict:
         record = asdict(self)
@@ -30,9 +31,36 @@ class EpisodeRecord:
 def format_episode_line(index: int, total: int, record: EpisodeRecord) -> str:
     onset = "" if math.isnan(record.failure_onset_s) else f"  onset {record.failure_onset_s:5.2f} s"
     injected = ",".join(record.perturbations) or "none"
+    timing = record.policy_timing
+    policy = (
+        f"  missed ticks {timing['missed_ticks']}, chunk p50/p99 {timing['chunk_latency_p50_ms']}/"
+        f"{timing['chunk_latency_p99_ms']} ms"
+        if timing
+        else ""
+    )
     return (
         f"episode {index:>3}/{total}  seed {record.seed:<6} {record.outcome:<9} "
-        f"{record.duration_s:6.2f} s sim  {record.wall_s:6.1f} s wall{onset}  [{injected}]"
+        f"{record.duration_s:6.2f} s sim  {record.wall_s:6.1f} s wall{onset}  [{injected}]{policy}"
+    )
+
+
+def format_policy_timing(records: list[EpisodeRecord]) -> str | None:
+    """One line on the VLA's timing over the episodes that report it (None when no VLA ran)."""
+    timed = [r.policy_timing for r in records if r.policy_timing]
+    if not timed:
+        return None
+
+    def total(key: str) -> int:
+        return sum(int(t.get(key, 0)) for t in timed)
+
+    p50 = sorted(float(t["chunk_latency_p50_ms"]) for t in timed)[len(timed) // 2]
+    p99 = max(float(t["chunk_latency_p99_ms"]) for t in timed)
+    return (
+        f"policy ({timed[0].get('mode', '?')}): missed ticks {total('missed_ticks')} "
+        f"in {len(timed)} episodes "
+        f"(max {max(int(t['missed_ticks']) for t in timed)} per episode), chunk latency p50 {p50:.0f} ms "
+        f"(median episode), p99 {p99:.0f} ms (worst episode), dropped chunks {total('dropped_chunks')}, "
+        f"non-finite actions {total('non_finite_actions')}, limited targets {total('limited_targets')}"
     )
 
 
@@ -52,4 +80,6 @@ def format_summary(records: list[EpisodeRecord]) -> str:
     lines.append("-" * 39)
     rate = 100.0 * counts["success"] / total if total else 0.0
     lines.append(f"success rate {counts['success']}/{total} = {rate:.1f}%")
+    if timing := format_policy_timing(records):
+        lines.append(timing)
     return "\n".join(lines)

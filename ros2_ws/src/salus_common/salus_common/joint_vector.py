@@ -73,3 +73,25 @@ def clamp_to_limits(
             "out_of_range", f"{names[j]} target {vector[j]:.4f} outside [{low[j]:.4f}, {high[j]:.4f}]"
         )
     return np.clip(vector, low, high)
+
+
+def limit_target(
+    target: np.ndarray,
+    reference: np.ndarray,
+    lower: Sequence[float],
+    upper: Sequence[float],
+    max_step: Sequence[float],
+) -> tuple[np.ndarray, bool]:
+    """``target`` moved at most ``max_step`` from ``reference`` and clamped into ``[lower, upper]``.
+
+    For the last stage before a robot: a position target may not leave the joint range, nor ask a joint to
+    move farther in one control period than its velocity limit allows (``max_step`` = limit x period,
+    ``reference`` = the previous target or the measured position). Simulators often rate-limit internally;
+    Isaac Sim's articulation controller and a real robot's position interface do not. Returns the limited
+    target and whether anything was changed (for counting).
+    """
+    target = np.asarray(target, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    step = np.asarray(max_step, dtype=np.float64)
+    limited = np.clip(np.clip(target, reference - step, reference + step), lower, upper)
+    return limited, bool(np.any(limited != target))

@@ -58,3 +58,7 @@ TASK_INSTRUCTION = "pick up the red cube and place it in the blue bin"
 
 # Failure-prediction horizons [s] of the labels, the predictor and its messages.
 HORIZONS_S: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5)
+
+# The VLA node's name; also the name of its /diagnostics status, which the episode runner reads for the
+# per-episode timing in its summary.
+VLA_NODE_NAME = "vla_ensemble"

@@ -47,3 +47,11 @@ def time_msg(seconds: float) -> Any:
 
     sec, nanosec = split_ns(seconds_to_ns(seconds))
     return Time(sec=sec, nanosec=nanosec)
+
+
+def time_msg_ns(nanoseconds: int) -> Any:
+    """``builtin_interfaces/Time`` for a non-negative time in integer nanoseconds (exact)."""
+    from builtin_interfaces.msg import Time
+
+    sec, nanosec = split_ns(int(nanoseconds))
+    return Time(sec=sec, nanosec=nanosec)

@@ -1,8 +1,8 @@
 """Scripted expert: solves pick-and-place over the same topics a policy uses, plus privileged cube pose.
 
 Subscribes ``/joint_states``, ``/salus/sim/cube_pose``, ``/salus/sim/bin_pose`` and ``/salus/episode``;
-publishes ``/joint_command`` once per received joint state while an episode runs. It generates
-demonstrations, so it sees nothing a recorder could not record.
+publishes ``/joint_command`` once per received joint state while an episode runs, computed with the cube
+pose of the same tick. It generates demonstrations, so it sees nothing a recorder could not record.
 
     ros2 run salus_sim expert_node --ros-args --params-file config/expert.yaml
 """
@@ -24,6 +24,7 @@ from salus_common.parameters import (
     read_config_dict,
 )
 from salus_common.qos import create_publisher, create_subscription
+from salus_common.stamps import stamp_ns
 from salus_msgs.msg import EpisodeEvent
 from salus_sim.core.expert import ExpertConfig, ScriptedExpert
 
@@ -42,7 +43,10 @@ class ExpertNode(Node):
         check_no_unknown_parameters(self)
         config = read_config_dict(self, ExpertConfig, exclude=_FROM_PROFILE)
         self.expert = ScriptedExpert(ExpertConfig.from_dict({**config, "control_dt": profile.control_dt}))
-        self.cube: tuple[np.ndarray, np.ndarray] | None = None
+        # The expert answers each joint state with the cube pose of the same tick (stamp), whichever of the
+        # two arrives last, so the same seed gives the same commands (the graph's sync mode replays exactly).
+        self.cube: tuple[int, np.ndarray, np.ndarray] | None = None
+        self.pending: tuple[int, JointState] | None = None
         self.bin_position: np.ndarray | None = None
         self.active = False
         self.command_pub = create_publisher(self, JointState, contract.JOINT_COMMAND_TOPIC)
@@ -58,27 +62,39 @@ class ExpertNode(Node):
         if msg.event == EpisodeEvent.EVENT_START:
             self.expert.reset()
             self.cube = None
+            self.pending = None
             self.active = True
         else:
             self.active = False
 
     def on_cube(self, msg: PoseStamped) -> None:
         p, q = msg.pose.position, msg.pose.orientation
-        self.cube = (np.array([p.x, p.y, p.z]), np.array([q.w, q.x, q.y, q.z]))
+        self.cube = (stamp_ns(msg.header.stamp), np.array([p.x, p.y, p.z]), np.array([q.w, q.x, q.y, q.z]))
+        self.act_if_paired()
 
     def on_bin(self, msg: PoseStamped) -> None:
         p = msg.pose.position
         self.bin_position = np.array([p.x, p.y, p.z])
 
     def on_joint_states(self, msg: JointState) -> None:
-        if not self.active or self.cube is None or self.bin_position is None:
+        if self.active:
+            self.pending = (stamp_ns(msg.header.stamp), msg)
+            self.act_if_paired()
+
+    def act_if_paired(self) -> None:
+        if self.pending is None or self.cube is None or self.bin_position is None:
             return
+        stamp, msg = self.pending
+        cube_stamp, cube_position, cube_orientation = self.cube
+        if cube_stamp != stamp:
+            return
+        self.pending = None
         try:
             positions = joint_vector(msg.name, msg.position, self.joint_names)
         except JointVectorError as err:
             self.get_logger().warning(f"skipping /joint_states: {err}", throttle_duration_sec=5.0)
             return
-        targets = self.expert.act(positions, self.cube[0], self.cube[1], self.bin_position)
+        targets = self.expert.act(positions, cube_position, cube_orientation, self.bin_position)
         self.command_pub.publish(
             JointState(header=msg.header, name=list(self.joint_names), position=[float(v) for v in targets])
         )

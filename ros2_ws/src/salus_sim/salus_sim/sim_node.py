@@ -14,6 +14,7 @@ import math
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from builtin_interfaces.msg import Time
@@ -38,7 +39,7 @@ from salus_common.parameters import (
     read_config_dict,
 )
 from salus_common.qos import create_publisher, create_subscription
-from salus_common.stamps import time_msg
+from salus_common.stamps import stamp_ns, time_msg
 from salus_msgs.msg import EpisodeEvent
 from salus_msgs.srv import ResetEpisode
 from salus_sim.core.pick_place import PickPlaceSim, SimConfig
@@ -59,6 +60,15 @@ class Pacing:
     camera_every_n_steps: int = setting(
         1, "render and publish camera images every N control steps (1 = every step)", low=1
     )
+    stepping: Literal["realtime", "sync"] = setting(
+        "realtime",
+        "realtime: step on the wall-clock timer whatever the policy does (latency-honest); sync: during an "
+        "episode, step only once the /joint_command stamped with the latest observation has arrived, so a "
+        "seed replays exactly however slow the policy is",
+    )
+    sync_warn_s: float = setting(
+        10.0, "sync: warn when the command for an observation takes this long [s]", low=0.1
+    )
 
 
 class SimNode(Node):
@@ -74,6 +84,11 @@ class SimNode(Node):
         config.update(cameras=self.profile.cameras, control_dt=self.profile.control_dt)
         self.config = SimConfig.from_dict(config)
         self.real_time_factor = pacing.real_time_factor
+        self.synchronous = pacing.stepping == "sync"
+        self.sync_warn_s = pacing.sync_warn_s
+        self.awaiting_ns: int | None = None  # sync: the observation whose command the sim waits for
+        self.command_ns: int | None = None  # stamp of the last accepted command
+        self.waiting_since = 0.0
         self.camera_every_n = pacing.camera_every_n_steps
         self.sim = PickPlaceSim(self.config)
         check_profile_matches_model(self.profile, *self.sim.joint_limits())
@@ -130,6 +145,7 @@ class SimNode(Node):
                 self.profile.position_upper,
                 COMMAND_LIMIT_TOLERANCE,
             )
+            self.command_ns = stamp_ns(msg.header.stamp)
         except JointVectorError as err:
             self.rejections[err.reason] += 1
             self.get_logger().warning(
@@ -154,6 +170,7 @@ class SimNode(Node):
         self.episode_index += 1
         self.episode_id = f"ep{self.episode_index:06d}-seed{self.seed}"
         self.target = None
+        self.awaiting_ns = None
         self.episode_active = True
         self.publish_episode_event(EpisodeEvent.EVENT_START, "", math.nan)
         response.success = True
@@ -164,6 +181,8 @@ class SimNode(Node):
 
     # --- loop -------------------------------------------------------------------------------------------
     def on_tick(self) -> None:
+        if self.episode_active and self.synchronous and not self.command_arrived():
+            return
         if self.episode_active:
             hold = self.sim.joint_positions() if self.target is None else self.target
             self.sim.step(hold)
@@ -172,11 +191,26 @@ class SimNode(Node):
                 self.end_episode(aborted=False)
         self.clock_time += self.config.control_dt
         stamp = time_msg(self.clock_time)
+        self.awaiting_ns = stamp_ns(stamp) if self.episode_active else None
+        self.waiting_since = time.monotonic()
         self.pub_clock.publish(ClockMsg(clock=stamp))
         self.publish_joint_states(stamp)
         self.publish_object_poses(stamp)
         if self.steps % self.camera_every_n == 0:
             self.publish_cameras(stamp)
+
+    def command_arrived(self) -> bool:
+        """Sync stepping: whether the command answering the last observation is here (warns if it is late)."""
+        if self.awaiting_ns is None or self.command_ns == self.awaiting_ns:
+            return True
+        waited = time.monotonic() - self.waiting_since
+        if waited > self.sync_warn_s:
+            self.get_logger().warning(
+                f"sync stepping: no /joint_command stamped {self.awaiting_ns * 1e-9:.3f} s "
+                f"after {waited:.0f} s",
+                throttle_duration_sec=self.sync_warn_s,
+            )
+        return False
 
     def end_episode(self, aborted: bool) -> None:
         outcome = "other" if aborted else self.sim.outcome.value

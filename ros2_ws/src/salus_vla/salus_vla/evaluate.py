@@ -56,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--flow-steps", type=int, help="flow-matching steps per chunk (default: the checkpoint's)"
     )
+    parser.add_argument(
+        "--blend-steps", type=int, default=3, help="cross-fade at a chunk switch (default 3, as the node)"
+    )
+    parser.add_argument(
+        "--noise-seed", type=int, default=0, help="the ensemble's noise seed (default 0, as the node's seed)"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", help="VLM dtype (default: as loaded)")
     parser.add_argument("--task", default=TASK_INSTRUCTION)
@@ -74,7 +80,7 @@ def camera_hw(loaded: LoadedPolicy) -> tuple[int, int]:
 def run_episode(env: LockstepEnv, controller: VlaController, seed: int) -> tuple[EpisodeRecord, dict]:
     started = time.perf_counter()
     drawn = env.reset(seed)
-    controller.reset()
+    controller.reset(seed)  # the same noise per episode seed as the node draws
     inference_ms: list[float] = []
     signals: list[np.ndarray] = []
     ended = None
@@ -121,9 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         loaded,
         args.task,
         num_samples=args.num_samples,
-        seed=args.seed,
+        seed=args.noise_seed,
         n_action_steps=args.n_action_steps,
         num_flow_steps=args.flow_steps,
+        blend_steps=args.blend_steps,
     )
     records: list[EpisodeRecord] = []
     with contextlib.closing(env), tqdm(total=args.episodes, unit="ep", dynamic_ncols=True) as bar:

@@ -1,37 +1,53 @@
 """VLA ensemble node: SmolVLA proposes each control step's action as a K-sample ensemble, with signals.
 
 Subscribes the robot's cameras, ``/joint_states`` and ``/salus/episode``; per control step publishes
-``/salus/proposal`` (ActionProposal: mean, std, the K samples), ``/salus/signals`` (the 12 SALUS signals)
-and the mean action as a ``/joint_command``. The safety filter, when present, sits in the command path by
-remapping this node's ``/joint_command`` (the VLA proposes; the filter alone commands).
+``/salus/proposal`` (ActionProposal: mean, std, the K samples, the stamp of the observation the chunk came
+from), ``/salus/signals`` (the 12 SALUS signals) and the mean action as a ``/joint_command``, limited to the
+robot profile's joint range and velocity limits. The safety filter, when present, sits in the command path
+by remapping this node's ``/joint_command`` (the VLA proposes; the filter alone commands).
 
-    ros2 run salus_vla vla_ensemble_node --ros-args \
-        -p checkpoint:=runs/train/tiny/checkpoints/last/pretrained_model
+**Asynchronous chunking** (default): inference runs in a worker thread, never on the executor; the next
+chunk is requested ``lookahead`` actions before the current chunk's planned actions run out, so the robot
+gets a target every tick while the model thinks (core/chunk_schedule.py). ``blocking: true`` waits for each
+chunk on the control thread instead: the graph's synchronous mode, where the sim waits for every command.
+Timing (missed ticks, chunk latency p50/p99, queue depth, dropped chunks) goes to ``/diagnostics`` every
+``diagnostics_period_s`` and once more, marked final, at each episode end (the runner's summary uses it).
+
+**Output safety**: a non-finite action publishes nothing and is counted; joint states with duplicate,
+unknown or missing names are rejected with the reason; every published target is limited (counted).
+
+    ros2 run salus_vla vla_ensemble_node --ros-args -p checkpoint:=models/default/pretrained_model
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
 
 from salus_common import contract
 from salus_common.config import setting
 from salus_common.image_codec import ImageCodecError, image_to_rgb8
-from salus_common.joint_vector import JointVectorError, joint_vector
-from salus_common.names import SIGNAL_NAMES, TASK_INSTRUCTION
+from salus_common.joint_vector import JointVectorError, joint_vector, limit_target
+from salus_common.names import SIGNAL_NAMES, TASK_INSTRUCTION, VLA_NODE_NAME
 from salus_common.node_runner import run_node
 from salus_common.parameters import check_no_unknown_parameters, declare_config, declare_robot_profile
 from salus_common.qos import create_publisher, create_subscription
-from salus_common.stamps import stamp_ns
+from salus_common.stamps import NS_PER_S, stamp_ns, time_msg_ns
 from salus_msgs.msg import ActionProposal, EpisodeEvent, SalusSignals
-from salus_vla.core.controller import ControlStep, VlaController
+from salus_vla.core.chunk_schedule import TimedChunk
+from salus_vla.core.controller import ControlStep, NonFiniteActionError, VlaController
 from salus_vla.core.policy_loader import check_features, load_policy
-from salus_vla.observation_sync import StampedFrames
+from salus_vla.observation_sync import Observation, StampedFrames
+
+NODE_NAME = VLA_NODE_NAME
 
 
 @dataclass(frozen=True)
@@ -47,7 +63,21 @@ class VlaNodeConfig:
     task: str = setting(TASK_INSTRUCTION, "language instruction given to the VLA")
     num_samples: int = setting(5, "K: action samples per chunk, sharing one VLM prefix pass", low=1, high=256)
     n_action_steps: int = setting(
-        0, "actions executed per chunk before the VLA is queried again (0 = checkpoint's)", low=0
+        0, "planned actions per chunk before the next chunk takes over (0 = checkpoint's)", low=0
+    )
+    lookahead: int = setting(
+        4, "request the next chunk when this many planned actions of the current one are left", low=0
+    )
+    blend_steps: int = setting(
+        3, "cross-fade from the old chunk to the new one over this many steps at a switch (0 = jump)", low=0
+    )
+    max_chunk_age_s: float = setting(
+        1.0, "drop a chunk whose observation is older than this when it arrives [s] (0 = never)", low=0.0
+    )
+    blocking: bool = setting(
+        False,
+        "wait for each chunk on the control thread (the graph's synchronous mode, where the sim waits for "
+        "every command; exact replays); false: asynchronous chunking for real time",
     )
     num_flow_steps: int = setting(
         0, "flow-matching (Euler) steps per chunk (0 = checkpoint's, usually 10)", low=0
@@ -56,7 +86,9 @@ class VlaNodeConfig:
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = setting(
         "auto", "VLM dtype: auto (as loaded), float32, bfloat16, float16"
     )
-    seed: int = setting(0, "seed of the ensemble's noise generator", low=0)
+    seed: int = setting(
+        0, "seed of the ensemble's noise (restarted per episode from it and the episode seed)", low=0
+    )
     signal_window: int = setting(10, "steps in the trajectory-divergence window", low=1)
     sync: Literal["exact", "latest"] = setting(
         "exact",
@@ -64,17 +96,29 @@ class VlaNodeConfig:
         "newest images no older than max_image_age_s",
     )
     max_image_age_s: float = setting(0.25, "with sync=latest, the oldest image still used [s]", low=0.0)
+    diagnostics_period_s: float = setting(1.0, "period of the /diagnostics status [s]", low=0.05)
 
     def __post_init__(self) -> None:
         if not self.checkpoint:
             raise ValueError("checkpoint is required (a pretrained_model folder or a hub id)")
 
 
+@dataclass
+class EpisodeCounts:
+    """What one episode's diagnostics report besides the schedule's own counts."""
+
+    episode_id: str = ""
+    steps: int = 0
+    startup_ticks: int = 0  # ticks before the first chunk arrived (the arm holds still)
+    non_finite: int = 0
+    limited: int = 0
+
+
 class VlaEnsembleNode(Node):
-    """Thin adapter: messages → :class:`VlaController` → proposal, signals and command messages."""
+    """Thin adapter: messages → :class:`VlaController` (in a worker thread) → proposal and command."""
 
     def __init__(self) -> None:
-        super().__init__("vla_ensemble")
+        super().__init__(NODE_NAME)
         self.robot = declare_robot_profile(self)
         p = declare_config(self, VlaNodeConfig)
         check_no_unknown_parameters(self)
@@ -90,6 +134,7 @@ class VlaEnsembleNode(Node):
             state_dim=len(self.robot.joint_names),
             action_dim=len(self.robot.joint_names),
         )
+        self.dt_ns = round(self.robot.control_dt * NS_PER_S)
         self.controller = VlaController(
             loaded,
             p.task,
@@ -98,36 +143,59 @@ class VlaEnsembleNode(Node):
             n_action_steps=p.n_action_steps or None,
             num_flow_steps=p.num_flow_steps or None,
             signal_window=p.signal_window,
+            lookahead=p.lookahead,
+            blend_steps=p.blend_steps,
+            max_age_steps=round(p.max_chunk_age_s / self.robot.control_dt),
         )
+        self.blocking = p.blocking
         self.model_id = str(p.checkpoint)
         self.frames = StampedFrames(
             self.robot.cameras, exact=p.sync == "exact", max_image_age_s=p.max_image_age_s
         )
+        self.inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vla-inference")
+        self.in_flight: Future[TimedChunk] | None = None
+        self.generation = 0  # bumped per episode: a chunk from an earlier episode is thrown away
+        self.in_flight_generation = 0
         self.active = False
+        self.first_stamp: int | None = None
+        self.last_target: np.ndarray | None = None
+        self.counts = EpisodeCounts()
         self.rejected: Counter[str] = Counter()
 
         self.pub_proposal = create_publisher(self, ActionProposal, contract.PROPOSAL_TOPIC)
         self.pub_signals = create_publisher(self, SalusSignals, contract.SIGNALS_TOPIC)
         self.pub_command = create_publisher(self, JointState, contract.JOINT_COMMAND_TOPIC)
+        self.pub_diag = create_publisher(self, DiagnosticArray, contract.DIAGNOSTICS_TOPIC)
         create_subscription(self, EpisodeEvent, contract.EPISODE_TOPIC, self.on_episode)
         create_subscription(self, JointState, contract.JOINT_STATES_TOPIC, self.on_joint_states)
         for camera in self.robot.cameras:
             topic = contract.camera_image_topic(camera)
             create_subscription(self, Image, topic, lambda msg, cam=camera: self.on_image(cam, msg))
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(p.diagnostics_period_s, self.publish_diagnostics, clock=steady)
         self.get_logger().info(
             f"SmolVLA from {self.model_id} on {loaded.device} ({loaded.vlm_dtype}); "
-            f"K={self.controller.num_samples}, {self.controller.n_action_steps} actions per chunk, "
-            f"cameras {list(self.robot.cameras)}"
+            f"K={self.controller.num_samples}, {self.controller.n_action_steps} planned actions per chunk of "
+            f"{loaded.chunk_size}, "
+            + ("blocking" if self.blocking else f"asynchronous, lookahead {p.lookahead}")
+            + f", blend {p.blend_steps}; cameras {list(self.robot.cameras)}"
         )
 
     # --- inputs ----------------------------------------------------------------------------------------
     def on_episode(self, msg: EpisodeEvent) -> None:
         if msg.event == EpisodeEvent.EVENT_START:
+            self.generation += 1
             self.controller.reset()
+            # The noise restarts in the worker thread, after any chunk still being sampled there.
+            self.inference.submit(self.controller.sampler.reseed, self.controller.noise_seed(msg.seed))
             self.frames.clear()
+            self.first_stamp = None
+            self.last_target = None
+            self.counts = EpisodeCounts(episode_id=msg.episode_id)
             self.active = True
-        else:
+        elif self.active:
             self.active = False
+            self.publish_diagnostics(final=True)
 
     def on_image(self, camera: str, msg: Image) -> None:
         try:
@@ -159,15 +227,60 @@ class VlaEnsembleNode(Node):
         frame = self.frames.pop_ready()
         if frame is None:
             return
-        step = self.controller.step(frame.images, frame.state)
-        self.publish(step, frame.header)
+        if self.first_stamp is None:
+            self.first_stamp = frame.stamp
+        step = round((frame.stamp - self.first_stamp) / self.dt_ns)
+        self.counts.steps += 1
+        self.collect_finished_chunk(step)
+        if self.controller.wants_chunk(step) and self.in_flight is None:
+            job = self.controller.request(frame.images, frame.state, step, frame.stamp)
+            self.in_flight, self.in_flight_generation = self.inference.submit(job), self.generation
+            if self.blocking:
+                self.collect_finished_chunk(step, wait=True)
+        if self.controller.schedule.current is None:
+            self.counts.startup_ticks += 1  # no chunk yet this episode: the arm holds still
+            return
+        try:
+            control = self.controller.act(step, frame.state)
+        except NonFiniteActionError as err:
+            self.counts.non_finite += 1
+            self.get_logger().error(f"not published: {err}", throttle_duration_sec=2.0)
+            return
+        if control is not None:
+            self.publish(control, frame)
 
-    def publish(self, step: ControlStep, header) -> None:
+    def collect_finished_chunk(self, step: int, wait: bool = False) -> None:
+        """Hand a finished chunk (if any) to the schedule; with ``wait``, wait for the one in flight."""
+        future = self.in_flight
+        if future is None or not (wait or future.done()):
+            return
+        self.in_flight = None
+        timed = future.result()  # an exception in the model is a bug: let it stop the node, loudly
+        if self.in_flight_generation == self.generation:
+            self.controller.accept(timed, step)
+            config = self.controller.schedule.config
+            slack_steps = config.chunk_size - config.n_action_steps + config.lookahead
+            if timed.latency_ms > 1e3 * self.robot.control_dt * slack_steps:
+                self.get_logger().warning(
+                    f"chunk took {timed.latency_ms:.0f} ms: longer than the chunk's {slack_steps} spare "
+                    "actions, ticks will be missed",
+                    throttle_duration_sec=5.0,
+                )
+
+    def publish(self, step: ControlStep, frame: Observation) -> None:
         names = list(self.robot.joint_names)
+        reference = frame.state if self.last_target is None else self.last_target
+        target, changed = limit_target(
+            step.action, reference, self.robot.lower, self.robot.upper, self.robot.max_step
+        )
+        self.counts.limited += int(changed)
+        self.last_target = target
         k, dim = step.samples.shape
+        header = frame.header
         self.pub_proposal.publish(
             ActionProposal(
                 header=header,
+                observation_stamp=time_msg_ns(step.source_stamp_ns),
                 joint_names=names,
                 mean=step.action.astype(np.float32).tolist(),
                 std=step.std.astype(np.float32).tolist(),
@@ -187,11 +300,47 @@ class VlaEnsembleNode(Node):
                 chunk_index=step.chunk_index,
             )
         )
-        self.pub_command.publish(
-            JointState(header=header, name=names, position=[float(v) for v in step.action])
+        self.pub_command.publish(JointState(header=header, name=names, position=[float(v) for v in target]))
+
+    # --- diagnostics -----------------------------------------------------------------------------------
+    def diagnostic_values(self) -> dict[str, str]:
+        stats = self.controller.schedule.stats
+        values = {
+            "episode_id": self.counts.episode_id,
+            "mode": "blocking" if self.blocking else "asynchronous",
+            "control_steps": str(self.counts.steps),
+            "startup_ticks": str(self.counts.startup_ticks),
+            "missed_ticks": str(stats.missed_ticks),
+            "chunks": str(stats.chunks),
+            "dropped_chunks": str(stats.dropped_chunks),
+            "chunk_latency_p50_ms": f"{stats.percentile_ms(50):.1f}",
+            "chunk_latency_p99_ms": f"{stats.percentile_ms(99):.1f}",
+            "queue_depth_min": str(stats.min_left if stats.min_left is not None else -1),
+            "in_flight": str(self.in_flight is not None).lower(),
+            "non_finite_actions": str(self.counts.non_finite),
+            "limited_targets": str(self.counts.limited),
+            "rejected_inputs": str(self.rejected.total()),
+        }
+        values.update({f"rejected_{reason}": str(n) for reason, n in sorted(self.rejected.items())})
+        return values
+
+    def publish_diagnostics(self, final: bool = False) -> None:
+        values = {**self.diagnostic_values(), "final": str(final).lower()}
+        problems = int(values["missed_ticks"]) + self.counts.non_finite + int(values["dropped_chunks"])
+        status = DiagnosticStatus(
+            level=DiagnosticStatus.WARN if problems else DiagnosticStatus.OK,
+            name=NODE_NAME,
+            message="missed ticks, dropped chunks or non-finite actions" if problems else "ok",
+            hardware_id="smolvla",
+            values=[KeyValue(key=k, value=v) for k, v in values.items()],
         )
-        if step.inference_ms > 0 and step.inference_ms > 1e3 * 0.5:
-            self.get_logger().warning(f"chunk took {step.inference_ms:.0f} ms", throttle_duration_sec=5.0)
+        header = JointState().header
+        header.stamp = self.get_clock().now().to_msg()
+        self.pub_diag.publish(DiagnosticArray(header=header, status=[status]))
+
+    def destroy_node(self) -> None:
+        self.inference.shutdown(wait=False, cancel_futures=True)
+        super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> None:

@@ -1,34 +1,46 @@
-"""Per-control-step VLA control: chunking, the K-sample ensemble and the 12 signals, free of ROS.
+"""Per-control-step VLA control: chunk scheduling, the K-sample ensemble and the 12 signals, free of ROS.
 
-The VLA is queried once per chunk (every ``n_action_steps`` control steps); in between, the chunk's mean
-actions are executed one per step. Both the ROS node (``vla_ensemble_node``) and offline closed-loop
-evaluation drive the policy through this class, so what is evaluated is what runs on the robot.
+The VLA is queried for a chunk of actions; :class:`~salus_vla.core.chunk_schedule.ChunkSchedule` decides
+when the next chunk is asked for (``lookahead`` actions before the planned ones run out) and which action
+each control step executes. Two ways to drive it, the same policy either way:
+
+- lockstep (:meth:`VlaController.step`): a chunk is sampled and used at once, the caller waits for it
+  (offline evaluation, and the graph's synchronous mode);
+- asynchronous (:meth:`VlaController.request` in a worker thread, :meth:`accept` and :meth:`act` on the
+  control thread): the ROS node, where the robot needs a target every tick while the model thinks.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from salus_vla.core.ensemble import EnsembleChunk, EnsembleSampler, make_observation
+from salus_vla.core.chunk_schedule import ChunkSchedule, ScheduleConfig, TimedChunk
+from salus_vla.core.ensemble import EnsembleSampler, make_observation
 from salus_vla.core.policy_loader import LoadedPolicy
 from salus_vla.core.signals import SignalExtractor
+
+
+class NonFiniteActionError(ValueError):
+    """The chunk's action for this step is not finite (NaN or inf): nothing may be commanded from it."""
 
 
 @dataclass(frozen=True)
 class ControlStep:
     """What the VLA proposes for one control step, with the ensemble's spread and the runtime signals."""
 
-    action: np.ndarray  # (action_dim,) ensemble mean: joint targets [rad], fingers [m]
+    action: np.ndarray  # (action_dim,) ensemble mean (cross-faded at a chunk switch): joint targets
     std: np.ndarray  # (action_dim,) ensemble standard deviation
     samples: np.ndarray  # (K, action_dim) the K sampled actions for this step
     signals: np.ndarray  # (12,) in SIGNAL_NAMES order
-    chunk_index: int  # chunks queried since reset, 0-based
+    chunk_index: int  # chunks used since reset, 0-based
     step_in_chunk: int
-    inference_ms: float  # time spent sampling a new chunk at this step (0 when none was sampled)
+    inference_ms: float  # lockstep: time spent sampling a chunk at this step (0 when none was sampled)
+    source_stamp_ns: int  # stamp of the observation the chunk came from
+    queue_left: int  # actions of the current chunk after this one
 
 
 class VlaController:
@@ -43,6 +55,9 @@ class VlaController:
         n_action_steps: int | None = None,
         signal_window: int = 10,
         num_flow_steps: int | None = None,
+        lookahead: int = 0,
+        blend_steps: int = 0,
+        max_age_steps: int = 0,
     ) -> None:
         steps = loaded.n_action_steps if n_action_steps is None else int(n_action_steps)
         if num_flow_steps is not None:
@@ -50,48 +65,90 @@ class VlaController:
                 raise ValueError(f"num_flow_steps must be >= 1, got {num_flow_steps}")
             # The flow integration reads the policy config at every chunk: fewer steps, faster chunks.
             loaded.policy.config.num_steps = int(num_flow_steps)
-        if not 1 <= steps <= loaded.chunk_size:
-            raise ValueError(f"n_action_steps must be in [1, chunk_size={loaded.chunk_size}], got {steps}")
         if not task.strip():
             raise ValueError("task must be a non-empty instruction")
+        self.schedule = ChunkSchedule(
+            ScheduleConfig(steps, loaded.chunk_size, int(lookahead), int(blend_steps), int(max_age_steps))
+        )
         self.loaded = loaded
         self.task = task
         self.n_action_steps = steps
+        self.seed = int(seed)
         self.sampler = EnsembleSampler(loaded, num_samples, seed)
         self.signals = SignalExtractor(window=signal_window)
-        self._chunk: EnsembleChunk | None = None
-        self._step_in_chunk = 0
-        self._chunk_index = -1
+        self._next_step = 0
 
     @property
     def num_samples(self) -> int:
         return self.sampler.num_samples
 
-    def reset(self) -> None:
-        """Episode start: forget the chunk in flight and the signal history."""
-        self._chunk = None
-        self._step_in_chunk = 0
-        self._chunk_index = -1
+    def reset(self, episode_seed: int | None = None) -> None:
+        """Episode start: forget chunks and signal history; with a seed, restart the noise (exact replays)."""
+        self.schedule.reset()
         self.signals.reset()
+        self._next_step = 0
+        if episode_seed is not None:
+            self.sampler.reseed(self.noise_seed(episode_seed))
 
-    def step(self, images: Mapping[str, np.ndarray], state: np.ndarray) -> ControlStep:
-        """The action for this control step; samples a new chunk when the current one is used up."""
+    def noise_seed(self, episode_seed: int) -> int:
+        """The noise generator's seed for one episode: a function of the node seed and the episode seed."""
+        return self.seed * 1_000_003 + int(episode_seed)
+
+    # --- lockstep ----------------------------------------------------------------------------------------
+    def step(self, images: Mapping[str, np.ndarray], state: np.ndarray, stamp_ns: int = 0) -> ControlStep:
+        """This step's action; samples a chunk first (and waits for it) when the schedule asks for one."""
+        step = self._next_step
+        self._next_step += 1
         inference_ms = 0.0
-        if self._chunk is None or self._step_in_chunk >= self.n_action_steps:
+        if self.schedule.wants_chunk(step):
+            timed = self.request(images, state, step, stamp_ns)()
+            inference_ms = timed.latency_ms
+            self.accept(timed, step)
+        control = self.act(step, state)
+        if control is None:  # only when a chunk was dropped as too old, which lockstep never makes
+            raise RuntimeError(f"no action for step {step}")
+        return ControlStep(**{**control.__dict__, "inference_ms": inference_ms})
+
+    # --- asynchronous ------------------------------------------------------------------------------------
+    def wants_chunk(self, step: int) -> bool:
+        return self.schedule.wants_chunk(step)
+
+    def request(
+        self, images: Mapping[str, np.ndarray], state: np.ndarray, step: int, stamp_ns: int
+    ) -> Callable[[], TimedChunk]:
+        """A job sampling a chunk from this observation; run it anywhere (a worker thread), once."""
+        observation = make_observation(images, state, self.task)
+
+        def sample() -> TimedChunk:
             started = time.perf_counter()
-            self._chunk = self.sampler.sample(make_observation(images, state, self.task))
-            inference_ms = (time.perf_counter() - started) * 1e3
-            self._chunk_index += 1
-            self._step_in_chunk = 0
-        chunk, index = self._chunk, self._step_in_chunk
-        signals = self.signals.update(chunk, index, np.asarray(state, dtype=np.float64))
-        self._step_in_chunk += 1
+            chunk = self.sampler.sample(observation)
+            return TimedChunk(chunk, step, int(stamp_ns), (time.perf_counter() - started) * 1e3)
+
+        return sample
+
+    def accept(self, timed: TimedChunk, step: int) -> bool:
+        """Use a finished chunk from control step ``step`` on; False when it was too old (dropped)."""
+        return self.schedule.accept(timed, step)
+
+    def act(self, step: int, state: np.ndarray) -> ControlStep | None:
+        """The action of control step ``step``, or None when no chunk covers it (a missed tick).
+
+        Raises :class:`NonFiniteActionError` when the chunk holds NaN or inf for this step.
+        """
+        chosen = self.schedule.action(step)
+        if chosen is None:
+            return None
+        if not (np.all(np.isfinite(chosen.samples)) and np.all(np.isfinite(chosen.action))):
+            raise NonFiniteActionError(f"step {step}: the chunk's action is not finite")
+        signals = self.signals.update(chosen.source.chunk, chosen.index, np.asarray(state, dtype=np.float64))
         return ControlStep(
-            action=chunk.mean[index].copy(),
-            std=chunk.std[index].copy(),
-            samples=chunk.samples[:, index].copy(),
+            action=chosen.action,
+            std=chosen.std,
+            samples=chosen.samples,
             signals=signals,
-            chunk_index=self._chunk_index,
-            step_in_chunk=index,
-            inference_ms=inference_ms,
+            chunk_index=chosen.chunk_index,
+            step_in_chunk=chosen.index,
+            inference_ms=0.0,
+            source_stamp_ns=chosen.source.stamp_ns,
+            queue_left=chosen.left,
         )

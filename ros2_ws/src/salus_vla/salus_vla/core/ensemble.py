@@ -217,10 +217,14 @@ class EnsembleSampler:
         self.capture_attention_probs = capture_attention_probs
         self.capture_expert = capture_expert
         self._generator = torch.Generator(device="cpu")
-        self._generator.manual_seed(int(seed))
+        self.reseed(seed)
         self._expert_out = _LastOutput()
 
     # -- helpers -------------------------------------------------------------------------------------------
+
+    def reseed(self, seed: int) -> None:
+        """Restart the noise generator: the same seed gives the same noise draws again (exact replays)."""
+        self._generator.manual_seed(int(seed))
 
     @property
     def noise_shape(self) -> tuple[int, int, int]:
