@@ -23,6 +23,7 @@ setup(
         "console_scripts": [
             "vla_ensemble_node = salus_vla.vla_ensemble_node:main",
             "salus-build-backbone = salus_vla.build_backbone:main",
+            "salus-package-policy = salus_vla.package_policy:main",
             "salus-train-vla = salus_vla.train:main",
             "salus-eval-vla = salus_vla.evaluate:main",
         ],

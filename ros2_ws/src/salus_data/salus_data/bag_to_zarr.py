@@ -63,9 +63,9 @@ from typing import Any
 
 import numpy as np
 
+from salus_common.build_beside import BuildBeside
 from salus_common.names import FAILURE_TYPES, HORIZONS_S, SIGNAL_NAMES
 from salus_data.bag_reader import BagReadError, find_bags, read_episodes, read_frames
-from salus_data.build_beside import BuildBeside
 from salus_data.episode_steps import MATCH_FRACTION, EpisodeSteps, align_episode
 from salus_data.horizon_labels import horizon_steps
 from salus_data.zarr_layout import FORMAT, FORMAT_VERSION, META_DTYPES, image_key

@@ -574,7 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--policy",
         default="vla",
         help="graph argument policy:=... (default vla: the SmolVLA ensemble with its signals; its checkpoint "
-        "comes from --graph-arg checkpoint:=..., default models/tiny)",
+        "comes from --graph-arg checkpoint:=..., default the shipped models/default)",
     )
     parser.add_argument(
         "--inject",

@@ -42,8 +42,8 @@ from typing import Any
 import numpy as np
 from lerobot.utils.constants import ACTION, OBS_STATE
 
+from salus_common.build_beside import BuildBeside
 from salus_common.lerobot_keys import image_key
-from salus_data.build_beside import BuildBeside
 
 SIDECAR = Path("meta") / "salus_episodes.jsonl"
 VIDEO_BACKEND = "pyav"  # torchcodec needs system FFmpeg libraries; PyAV wheels bundle their own

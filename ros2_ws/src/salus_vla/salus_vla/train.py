@@ -37,6 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, help="optimizer learning rate (default: SmolVLA's preset)")
+    parser.add_argument(
+        "--decay-steps",
+        type=int,
+        help="cosine learning-rate decay length (default: --steps, so the rate reaches its floor at the end "
+        "of the run; lerobot's SmolVLA preset decays over 30000 steps)",
+    )
+    parser.add_argument(
+        "--warmup-steps", type=int, help="learning-rate warm-up (default: lerobot's 1000, at most steps / 10)"
+    )
     parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num-workers", type=int, default=2, help="dataloader workers")
@@ -73,6 +82,10 @@ def make_train_config(args: argparse.Namespace):
     overrides = {"device": args.device}
     if args.lr is not None:
         overrides["optimizer_lr"] = args.lr
+    overrides["scheduler_decay_steps"] = args.decay_steps or args.steps
+    overrides["scheduler_warmup_steps"] = (
+        args.warmup_steps if args.warmup_steps is not None else min(1000, max(1, args.steps // 10))
+    )
     policy = make_smolvla_config(
         backbone, args.preset, cameras=tuple(shapes), camera_hw=(height, width), **overrides
     )

@@ -96,7 +96,8 @@ def resolve_dtype(dtype: Any):
     return getattr(torch, name)
 
 
-def _check_local_checkpoint(folder: Path) -> None:
+def check_checkpoint_files(folder: Path) -> None:
+    """Raise FileNotFoundError unless ``folder`` holds a whole lerobot policy checkpoint."""
     if not folder.is_dir():
         raise FileNotFoundError(f"policy checkpoint {folder} is not a directory")
     missing = [
@@ -170,7 +171,7 @@ def load_policy(
             raise FileNotFoundError(f"backbone_dir {backbone} has no tokenizer")
 
     if local.exists():
-        _check_local_checkpoint(local)
+        check_checkpoint_files(local)
         source = str(local.resolve())
     elif _looks_like_path(source):
         raise FileNotFoundError(f"no policy checkpoint at {local} (the folder does not exist)")
@@ -189,6 +190,9 @@ def load_policy(
     if not isinstance(config, SmolVLAConfig):
         raise ValueError(f"{source} holds a {config.type!r} policy; SALUS's ensemble needs a SmolVLA policy")
     config.device = torch_device.type if torch_device.index is None else str(torch_device)
+    if backbone_dir is None and local.exists() and str(config.vlm_model_name).startswith(("./", "../")):
+        # A packaged policy (salus-package-policy) names its backbone relative to its own folder.
+        backbone_dir = backbone = (local / str(config.vlm_model_name)).resolve()
     if backbone_dir is not None:
         config.vlm_model_name = str(backbone)
     _check_backbone(config, source)

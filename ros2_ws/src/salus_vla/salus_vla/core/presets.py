@@ -1,6 +1,7 @@
 """Backbone presets: the sizes of a local SmolVLM backbone and the SmolVLA settings that go with each.
 
-``tiny`` (CI/CPU, ~1 M parameters for the whole policy), ``small`` (GPU training, tens of M),
+``tiny`` (CI/CPU, ~1 M parameters for the whole policy), ``small`` (GPU training, tens of M), ``default``
+(the shipped policy, ``models/default``: ``small`` at 128 px, under 50 MB in half precision),
 ``smolvla-450m`` (the published SmolVLM2-500M-Video-Instruct architecture cut to 16 VLM layers as SmolVLA
 does, ~450 M parameters, random weights: for performance measurement only). The folder is built by
 :func:`salus_vla.core.backbone.build_backbone`, the policy config by
@@ -119,6 +120,35 @@ PRESETS: dict[str, BackbonePreset] = {
             train_expert_only=False,
             freeze_vision_encoder=False,
             description="GPU training from scratch: tens of M parameters, 36 tokens per camera",
+        ),
+        # The shipped policy (models/default): `small` at the 128 px the sim renders for the graph (16 tokens
+        # per camera instead of 36: a K = 5 chunk fits a 10 Hz loop on 2 CPU cores) and a narrower text MLP,
+        # so its half-precision weights stay under 50 MB.
+        BackbonePreset(
+            name="default",
+            vision_hidden=256,
+            vision_layers=4,
+            vision_heads=4,
+            vision_intermediate=1024,
+            image_size=128,
+            patch_size=16,
+            scale_factor=2,
+            text_hidden=384,
+            text_layers=8,
+            text_heads=6,
+            text_kv_heads=2,
+            head_dim=64,
+            text_intermediate=896,
+            vocab_size=2048,
+            max_position_embeddings=1024,
+            rope_theta=100000.0,
+            num_vlm_layers=8,
+            expert_width_multiplier=0.75,
+            chunk_size=20,
+            tokenizer_max_length=48,
+            train_expert_only=False,
+            freeze_vision_encoder=False,
+            description="the shipped policy: `small` at 128 px with a narrower text MLP, under 50 MB in fp16",
         ),
         # SmolVLM2-500M-Video-Instruct (published config.json): SigLIP base-patch16-512 vision tower
         # (hidden 768, 12 layers, 12 heads, MLP 3072), pixel-shuffle factor 4 (64 tokens per 512 px image),

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from salus_data.build_beside import BuildBeside
+from salus_common.build_beside import BuildBeside
 
 
 def _write(folder, text: str) -> None:
