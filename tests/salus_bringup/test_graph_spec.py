@@ -423,10 +423,14 @@ def test_repo_spec_resolves() -> None:
         "episodes",
         "seed",
         "use_sim_time",
+        "timing",
         "record",
         "params_file",
         "bag_dir",
     ]
+    synchronous = by_name(gs.resolve(spec, {"timing": "sync"}))
+    assert synchronous["salus_sim"].parameter_overrides["stepping"] == "sync"
+    assert synchronous["vla_ensemble"].parameter_overrides["blocking"] is True
     default = by_name(gs.resolve(spec, {"checkpoint": "ckpt/pretrained_model", "device": "cuda"}))
     assert list(default) == ["salus_sim", "vla_ensemble", "episode_runner"]
     assert default["vla_ensemble"].parameter_overrides["checkpoint"] == "ckpt/pretrained_model"

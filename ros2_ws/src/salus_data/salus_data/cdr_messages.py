@@ -98,11 +98,15 @@ def action_proposal(
     chunk_index: int,
     step_in_chunk: int,
     model_id: str,
+    observation_stamp_ns: int | None = None,
 ) -> bytes:
-    """From the (K, D) samples; mean and std are computed here, as the VLA node does."""
+    """From the (K, D) samples; mean and std are computed here, as the VLA node does. The chunk's
+    observation stamp defaults to the step's own (a chunk used in the step it was sampled from)."""
     samples = np.asarray(samples, dtype=np.float32)
+    source = stamp_ns if observation_stamp_ns is None else observation_stamp_ns
     msg = typestore().types["salus_msgs/msg/ActionProposal"](
         header=header(stamp_ns),
+        observation_stamp=header(source).stamp,
         joint_names=list(names),
         mean=samples.mean(axis=0),
         std=samples.std(axis=0),

@@ -9,6 +9,8 @@ pose of the same tick. It generates demonstrations, so it sees nothing a recorde
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
@@ -45,8 +47,9 @@ class ExpertNode(Node):
         self.expert = ScriptedExpert(ExpertConfig.from_dict({**config, "control_dt": profile.control_dt}))
         # The expert answers each joint state with the cube pose of the same tick (stamp), whichever of the
         # two arrives last, so the same seed gives the same commands (the graph's sync mode replays exactly).
-        self.cube: tuple[int, np.ndarray, np.ndarray] | None = None
-        self.pending: tuple[int, JointState] | None = None
+        self.cubes: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()  # stamp -> pose
+        self.states: OrderedDict[int, JointState] = OrderedDict()  # unanswered joint states by stamp
+        self.answered = -1  # newest stamp answered: never answer an older one
         self.bin_position: np.ndarray | None = None
         self.active = False
         self.command_pub = create_publisher(self, JointState, contract.JOINT_COMMAND_TOPIC)
@@ -61,15 +64,20 @@ class ExpertNode(Node):
     def on_episode(self, msg: EpisodeEvent) -> None:
         if msg.event == EpisodeEvent.EVENT_START:
             self.expert.reset()
-            self.cube = None
-            self.pending = None
+            self.cubes.clear()
+            self.states.clear()
+            self.answered = -1
             self.active = True
         else:
             self.active = False
 
     def on_cube(self, msg: PoseStamped) -> None:
         p, q = msg.pose.position, msg.pose.orientation
-        self.cube = (stamp_ns(msg.header.stamp), np.array([p.x, p.y, p.z]), np.array([q.w, q.x, q.y, q.z]))
+        _keep(
+            self.cubes,
+            stamp_ns(msg.header.stamp),
+            (np.array([p.x, p.y, p.z]), np.array([q.w, q.x, q.y, q.z])),
+        )
         self.act_if_paired()
 
     def on_bin(self, msg: PoseStamped) -> None:
@@ -78,26 +86,37 @@ class ExpertNode(Node):
 
     def on_joint_states(self, msg: JointState) -> None:
         if self.active:
-            self.pending = (stamp_ns(msg.header.stamp), msg)
+            _keep(self.states, stamp_ns(msg.header.stamp), msg)
             self.act_if_paired()
 
     def act_if_paired(self) -> None:
-        if self.pending is None or self.cube is None or self.bin_position is None:
+        """Answer the newest joint state whose cube pose is here (a lagging executor catches up)."""
+        if self.bin_position is None:
             return
-        stamp, msg = self.pending
-        cube_stamp, cube_position, cube_orientation = self.cube
-        if cube_stamp != stamp:
+        paired = [stamp for stamp in self.states if stamp in self.cubes and stamp > self.answered]
+        if not paired:
             return
-        self.pending = None
+        stamp = max(paired)
+        msg = self.states[stamp]
+        for old in [s for s in self.states if s <= stamp]:
+            del self.states[old]
+        self.answered = stamp
         try:
             positions = joint_vector(msg.name, msg.position, self.joint_names)
         except JointVectorError as err:
             self.get_logger().warning(f"skipping /joint_states: {err}", throttle_duration_sec=5.0)
             return
+        cube_position, cube_orientation = self.cubes[stamp]
         targets = self.expert.act(positions, cube_position, cube_orientation, self.bin_position)
         self.command_pub.publish(
             JointState(header=msg.header, name=list(self.joint_names), position=[float(v) for v in targets])
         )
+
+
+def _keep(buffer: OrderedDict, stamp: int, value: object, size: int = 8) -> None:
+    buffer[stamp] = value
+    while len(buffer) > size:
+        buffer.popitem(last=False)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -282,7 +282,7 @@ class VlaEnsembleNode(Node):
                 header=header,
                 observation_stamp=time_msg_ns(step.source_stamp_ns),
                 joint_names=names,
-                mean=step.action.astype(np.float32).tolist(),
+                mean=step.samples.mean(axis=0).astype(np.float32).tolist(),  # the ensemble's own mean
                 std=step.std.astype(np.float32).tolist(),
                 samples=step.samples.astype(np.float32).ravel().tolist(),
                 num_samples=k,
