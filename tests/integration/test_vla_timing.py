@@ -96,6 +96,18 @@ def run_graph(
     return output, dict(observer.messages)
 
 
+def run_one_episode(tmp_path: Path, checkpoint: Path, **options) -> tuple[str, dict, dict]:
+    """One short real-time episode with ``checkpoint``: output, watched messages, the VLA's final report."""
+    results = tmp_path / "episodes.jsonl"
+    params = write_params(
+        tmp_path / "params.yaml", {**SHORT, "episode_runner": {"results_path": str(results)}}
+    )
+    output, messages = run_graph(
+        tmp_path, "episodes:=1", f"checkpoint:={checkpoint}", f"params_file:={params}", **options
+    )
+    return output, messages, final_policy_report(results)
+
+
 def final_policy_report(results: Path) -> dict:
     (record,) = [json.loads(line) for line in results.read_text().splitlines()]
     return record["policy_timing"]
@@ -152,24 +164,14 @@ def test_targets_beyond_the_limits_are_limited_and_bad_joint_states_counted(rand
     from salus_common.robot_profile import RobotProfile
 
     far = edited_checkpoint(random_checkpoint, tmp_path / "far", mean=100.0)
-    results = tmp_path / "episodes.jsonl"
-    params = write_params(
-        tmp_path / "params.yaml", {**SHORT, "episode_runner": {"results_path": str(results)}}
-    )
-    output, messages = run_graph(
-        tmp_path,
-        "episodes:=1",
-        f"checkpoint:={far}",
-        f"params_file:={params}",
-        watch=[(JointState, JOINT_COMMAND_TOPIC)],
-        publish_bad_states=True,
+    output, messages, report = run_one_episode(
+        tmp_path, far, watch=[(JointState, JOINT_COMMAND_TOPIC)], publish_bad_states=True
     )
     robot = RobotProfile()
     commands = np.array([m.position for m in messages[JOINT_COMMAND_TOPIC]])
     assert len(commands) >= 10, output[-3000:]
     assert np.all(commands >= robot.lower - 1e-9) and np.all(commands <= robot.upper + 1e-9)
     assert np.all(np.abs(np.diff(commands, axis=0)) <= robot.max_step + 1e-9)
-    report = final_policy_report(results)
     assert int(report["limited_targets"]) >= len(commands) - 1
     assert "rejected input (duplicate_joints)" in output
     assert "missed ticks" in output  # the runner's summary reports the policy's timing
@@ -181,18 +183,7 @@ def test_a_non_finite_policy_publishes_no_command(random_checkpoint, tmp_path):
     from salus_common.contract import JOINT_COMMAND_TOPIC
 
     broken = edited_checkpoint(random_checkpoint, tmp_path / "nan", mean=float("nan"))
-    results = tmp_path / "episodes.jsonl"
-    params = write_params(
-        tmp_path / "params.yaml", {**SHORT, "episode_runner": {"results_path": str(results)}}
-    )
-    output, messages = run_graph(
-        tmp_path,
-        "episodes:=1",
-        f"checkpoint:={broken}",
-        f"params_file:={params}",
-        watch=[(JointState, JOINT_COMMAND_TOPIC)],
-    )
+    output, messages, report = run_one_episode(tmp_path, broken, watch=[(JointState, JOINT_COMMAND_TOPIC)])
     assert messages.get(JOINT_COMMAND_TOPIC, []) == [], output[-3000:]
-    report = final_policy_report(results)
     assert int(report["non_finite_actions"]) >= 1
     assert "not published" in output

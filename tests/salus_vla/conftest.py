@@ -22,3 +22,13 @@ def random_policy(tiny_backbone):
 
     config = make_smolvla_config(tiny_backbone, device="cpu")
     return make_policy(config, seed=0, dataset_stats=action_stats())
+
+
+@pytest.fixture(scope="module")
+def saved_checkpoint(random_policy, tmp_path_factory):
+    """The random tiny policy saved as lerobot saves a trained one: policy + both processors."""
+    folder = tmp_path_factory.mktemp("ckpt")
+    random_policy.policy.save_pretrained(folder)
+    random_policy.preprocessor.save_pretrained(folder)
+    random_policy.postprocessor.save_pretrained(folder)
+    return folder

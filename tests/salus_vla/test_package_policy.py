@@ -12,13 +12,8 @@ from salus_vla.package_policy import absolute_paths, compare, package
 
 
 @pytest.fixture(scope="module")
-def source(random_policy, tiny_backbone, tmp_path_factory):
-    """The random tiny policy saved as lerobot-train saves one, on a backbone folder of its own."""
-    folder = tmp_path_factory.mktemp("ckpt")
-    random_policy.policy.save_pretrained(folder)
-    random_policy.preprocessor.save_pretrained(folder)
-    random_policy.postprocessor.save_pretrained(folder)
-    return folder
+def source(saved_checkpoint):
+    return saved_checkpoint
 
 
 def test_packaged_folder_is_relative_half_precision_and_loads_after_a_move(source, tmp_path):

@@ -14,13 +14,8 @@ from .helpers import observation
 
 
 @pytest.fixture(scope="module")
-def checkpoint(random_policy, tmp_path_factory):
-    """The random tiny policy saved as lerobot saves a trained one: policy + both processors."""
-    folder = tmp_path_factory.mktemp("ckpt")
-    random_policy.policy.save_pretrained(folder)
-    random_policy.preprocessor.save_pretrained(folder)
-    random_policy.postprocessor.save_pretrained(folder)
-    return folder
+def checkpoint(saved_checkpoint):
+    return saved_checkpoint
 
 
 def test_round_trip_gives_the_same_actions(random_policy, checkpoint):

@@ -10,7 +10,7 @@ does, ~450 M parameters, random weights: for performance measurement only). The 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,44 @@ class BackbonePreset:
             raise ValueError(f"preset {self.name!r}: num_vlm_layers must be in 1..{self.text_layers}")
 
 
+_SMALL = BackbonePreset(
+    name="small",
+    vision_hidden=256,
+    vision_layers=4,
+    vision_heads=4,
+    vision_intermediate=1024,
+    image_size=192,
+    patch_size=16,
+    scale_factor=2,
+    text_hidden=384,
+    text_layers=8,
+    text_heads=6,
+    text_kv_heads=2,
+    head_dim=64,
+    text_intermediate=1024,
+    vocab_size=2048,
+    max_position_embeddings=1024,
+    rope_theta=100000.0,
+    num_vlm_layers=8,
+    expert_width_multiplier=0.75,
+    chunk_size=20,
+    tokenizer_max_length=48,
+    train_expert_only=False,
+    freeze_vision_encoder=False,
+    description="GPU training from scratch: tens of M parameters, 36 tokens per camera",
+)
+# The shipped policy (models/default): `small` at the 128 px the sim renders for the graph (16 tokens
+# per camera instead of 36: a K = 5 chunk fits a 10 Hz loop on 2 CPU cores) and a narrower text MLP,
+# so its half-precision weights stay under 50 MB.
+_DEFAULT = replace(
+    _SMALL,
+    name="default",
+    image_size=128,
+    text_intermediate=896,
+    description="the shipped policy: `small` at 128 px with a narrower text MLP, under 50 MB in fp16",
+)
+
+
 PRESETS: dict[str, BackbonePreset] = {
     p.name: p
     for p in (
@@ -95,61 +133,8 @@ PRESETS: dict[str, BackbonePreset] = {
             freeze_vision_encoder=False,
             description="CI/CPU: ~1 M parameters for the whole policy, 9 tokens per camera",
         ),
-        BackbonePreset(
-            name="small",
-            vision_hidden=256,
-            vision_layers=4,
-            vision_heads=4,
-            vision_intermediate=1024,
-            image_size=192,
-            patch_size=16,
-            scale_factor=2,
-            text_hidden=384,
-            text_layers=8,
-            text_heads=6,
-            text_kv_heads=2,
-            head_dim=64,
-            text_intermediate=1024,
-            vocab_size=2048,
-            max_position_embeddings=1024,
-            rope_theta=100000.0,
-            num_vlm_layers=8,
-            expert_width_multiplier=0.75,
-            chunk_size=20,
-            tokenizer_max_length=48,
-            train_expert_only=False,
-            freeze_vision_encoder=False,
-            description="GPU training from scratch: tens of M parameters, 36 tokens per camera",
-        ),
-        # The shipped policy (models/default): `small` at the 128 px the sim renders for the graph (16 tokens
-        # per camera instead of 36: a K = 5 chunk fits a 10 Hz loop on 2 CPU cores) and a narrower text MLP,
-        # so its half-precision weights stay under 50 MB.
-        BackbonePreset(
-            name="default",
-            vision_hidden=256,
-            vision_layers=4,
-            vision_heads=4,
-            vision_intermediate=1024,
-            image_size=128,
-            patch_size=16,
-            scale_factor=2,
-            text_hidden=384,
-            text_layers=8,
-            text_heads=6,
-            text_kv_heads=2,
-            head_dim=64,
-            text_intermediate=896,
-            vocab_size=2048,
-            max_position_embeddings=1024,
-            rope_theta=100000.0,
-            num_vlm_layers=8,
-            expert_width_multiplier=0.75,
-            chunk_size=20,
-            tokenizer_max_length=48,
-            train_expert_only=False,
-            freeze_vision_encoder=False,
-            description="the shipped policy: `small` at 128 px with a narrower text MLP, under 50 MB in fp16",
-        ),
+        _SMALL,
+        _DEFAULT,
         # SmolVLM2-500M-Video-Instruct (published config.json): SigLIP base-patch16-512 vision tower
         # (hidden 768, 12 layers, 12 heads, MLP 3072), pixel-shuffle factor 4 (64 tokens per 512 px image),
         # SmolLM2-360M text model (hidden 960, 32 layers, 15 heads, 5 KV heads, head dim 64, MLP 2560,
