@@ -4,13 +4,16 @@
 # for every chunk), unperturbed and under push, action_noise and mass + friction at their default
 # parameters. Run inside the environment (./salus exec bash bench/policy_eval.sh ...).
 #
-#   bash bench/policy_eval.sh [EPISODES] [SEED] [CHECKPOINT] [OUT]   # defaults 20 1000 models/default/... runs/eval
+#   bash bench/policy_eval.sh [EPISODES] [SEED] [CHECKPOINT] [OUT] [MODES]
+#   defaults: 20 1000 models/default/pretrained_model runs/eval "ros lockstep"
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 episodes="${1:-20}"; seed="${2:-1000}"; checkpoint="${3:-models/default/pretrained_model}"; out="${4:-runs/eval}"
+modes="${5:-ros lockstep}"
 mkdir -p "$out"
 declare -A inject=([none]="" [push]="push" [action_noise]="action_noise" [mass_friction]="mass friction")
 for condition in none push action_noise mass_friction; do
+  [[ " $modes " == *" ros "* ]] || break
   params="$out/ros_$condition.params.yaml"
   {
     echo "episode_runner: {ros__parameters: {results_path: $out/ros_$condition.jsonl}}"
@@ -24,6 +27,7 @@ for condition in none push action_noise mass_friction; do
   echo "== ROS graph, real time: $condition"; grep -E "success rate|policy \(" "$out/ros_$condition.log"
 done
 for condition in none push action_noise mass_friction; do
+  [[ " $modes " == *" lockstep "* ]] || break
   rm -f "$out/lockstep_$condition.jsonl"
   # shellcheck disable=SC2086
   salus-eval-vla --env mujoco --checkpoint "$checkpoint" --episodes "$episodes" --seed "$seed" \

@@ -38,7 +38,7 @@ case "${1:-}" in
     root=$(dirname "$(find /tmp/demos -name info.json -path '*/meta/*' | head -1)")/..
     # setsid: the training outlives this command (the device tool keeps a new session running).
     setsid nohup python3 -m salus_vla.train --dataset-root "$root" --preset "$preset" \
-      --backbone-dir "/tmp/backbones/$preset" --steps "$steps" --batch-size 32 --num-workers 12 --device cuda \
+      --backbone-dir "/tmp/backbones/$preset" --steps "$steps" --batch-size 32 --num-workers 14 --device cuda \
       --seed 0 --save-freq "$(( steps / 3 ))" --output-dir "$run_dir" > "$log" 2>&1 < /dev/null &
     echo "training started (pid $!), log $log"
     ;;

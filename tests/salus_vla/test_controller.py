@@ -33,6 +33,19 @@ def test_a_new_chunk_every_n_action_steps_and_reset_starts_over(random_policy):
     assert (again.chunk_index, again.step_in_chunk, again.signals[6]) == (0, 0, 0.0)
 
 
+def test_warm_up_leaves_the_schedule_and_a_seeded_episode_untouched(random_policy):
+    cold = VlaController(random_policy, TASK, num_samples=3, seed=2)
+    cold.reset(episode_seed=7)
+    expected = cold.step(*frames(1))
+    warm = VlaController(random_policy, TASK, num_samples=3, seed=2)
+    assert warm.warm_up() > 0.0
+    assert warm.schedule.current is None and warm.schedule.stats.chunks == 0
+    warm.reset(episode_seed=7)
+    got = warm.step(*frames(1))
+    np.testing.assert_array_equal(got.samples, expected.samples)
+    np.testing.assert_array_equal(got.signals, expected.signals)
+
+
 def test_bad_settings_are_refused(random_policy):
     with pytest.raises(ValueError, match="n_action_steps"):
         VlaController(random_policy, TASK, n_action_steps=random_policy.chunk_size + 1)

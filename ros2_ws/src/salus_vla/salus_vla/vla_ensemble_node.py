@@ -72,8 +72,9 @@ class VlaNodeConfig:
         3, "cross-fade from the old chunk to the new one over this many steps at a switch (0 = jump)", low=0
     )
     max_chunk_age_s: float = setting(
-        1.0, "drop a chunk whose observation is older than this when it arrives [s] (0 = never)", low=0.0
+        1.5, "drop a chunk whose observation is older than this when it arrives [s] (0 = never)", low=0.0
     )
+    warm_up: bool = setting(True, "sample one chunk from a blank observation at start-up (first chunk fast)")
     blocking: bool = setting(
         False,
         "wait for each chunk on the control thread (the graph's synchronous mode, where the sim waits for "
@@ -171,6 +172,9 @@ class VlaEnsembleNode(Node):
         for camera in self.robot.cameras:
             topic = contract.camera_image_topic(camera)
             create_subscription(self, Image, topic, lambda msg, cam=camera: self.on_image(cam, msg))
+        if p.warm_up:
+            warm = self.inference.submit(self.controller.warm_up)
+            warm.add_done_callback(self.log_warm_up)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(p.diagnostics_period_s, self.publish_diagnostics, clock=steady)
         self.get_logger().info(
@@ -180,6 +184,14 @@ class VlaEnsembleNode(Node):
             + ("blocking" if self.blocking else f"asynchronous, lookahead {p.lookahead}")
             + f", blend {p.blend_steps}; cameras {list(self.robot.cameras)}"
         )
+
+    def log_warm_up(self, warm: Future[float]) -> None:
+        if warm.cancelled():
+            return
+        if warm.exception() is not None:  # the same model fails on real input too: say so now, loudly
+            self.get_logger().error(f"warm-up chunk failed: {warm.exception()!r}")
+        else:
+            self.get_logger().info(f"warm-up chunk: {warm.result():.0f} ms")
 
     # --- inputs ----------------------------------------------------------------------------------------
     def on_episode(self, msg: EpisodeEvent) -> None:

@@ -109,6 +109,21 @@ class VlaController:
             raise RuntimeError(f"no action for step {step}")
         return ControlStep(**{**control.__dict__, "inference_ms": inference_ms})
 
+    def warm_up(self) -> float:
+        """Sample one chunk from a blank observation and forget it; returns its latency [ms].
+
+        The first chunk a process samples is slower than the rest (torch allocates and picks its kernels),
+        so a node warms up at start-up and the first episode's first chunk costs no extra ticks. The
+        schedule and the signals are untouched; the noise generator is consumed (episodes reseed it).
+        """
+        features = self.loaded.config.image_features
+        images = {
+            key: np.zeros((feature.shape[1], feature.shape[2], 3), dtype=np.uint8)
+            for key, feature in features.items()
+        }
+        state = np.zeros(self.loaded.state_dim, dtype=np.float32)
+        return self.request(images, state, step=0, stamp_ns=0)().latency_ms
+
     # --- asynchronous ------------------------------------------------------------------------------------
     def wants_chunk(self, step: int) -> bool:
         return self.schedule.wants_chunk(step)
