@@ -113,7 +113,7 @@ class VlaController:
         """Sample one chunk from a blank observation and forget it; returns its latency [ms].
 
         The first chunk a process samples is slower than the rest (torch allocates and picks its kernels),
-        so a node warms up at start-up and the first episode's first chunk costs no extra ticks. The
+        so a node warms up at start-up and the first episode's first chunk is not the slow one. The
         schedule and the signals are untouched; the noise generator is consumed (episodes reseed it).
         """
         features = self.loaded.config.image_features
