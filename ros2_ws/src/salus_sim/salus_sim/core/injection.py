@@ -61,7 +61,7 @@ class PushConfig:
     target: str = setting("cube", "body pushed: 'cube' or 'arm' (the hand)")
     time_window_s: tuple[float, float] = setting((3.0, 6.0), "push start time range, sim time (s)")
     magnitude_range_n: tuple[float, float] = setting(
-        (5.0, 20.0), "force magnitude range (N); direction is uniform in the horizontal plane"
+        (4.0, 12.0), "force magnitude range (N); direction is uniform in the horizontal plane"
     )
     duration_s: float = setting(0.2, "how long the force acts (s)")
 
@@ -78,7 +78,7 @@ class FrictionConfig:
     """Scales the cube's friction (it governs all the cube's contacts)."""
 
     enabled: bool = setting(False, "scale the cube's friction")
-    scale_range: tuple[float, float] = setting((0.04, 0.4), "friction scale range (nominal 1.0)")
+    scale_range: tuple[float, float] = setting((0.15, 0.6), "friction scale range (nominal 1.0)")
 
     def __post_init__(self) -> None:
         _check_range("scale_range", self.scale_range, 1e-3, 10.0)
@@ -89,7 +89,7 @@ class MassConfig:
     """Scales the cube's mass (and inertia)."""
 
     enabled: bool = setting(False, "scale the cube's mass")
-    scale_range: tuple[float, float] = setting((1.0, 16.0), "mass scale range (nominal 0.1 kg)")
+    scale_range: tuple[float, float] = setting((1.0, 6.0), "mass scale range (nominal 0.1 kg)")
 
     def __post_init__(self) -> None:
         _check_range("scale_range", self.scale_range, 1e-2, 100.0)
@@ -100,7 +100,7 @@ class ActionNoiseConfig:
     """Gaussian noise on every commanded arm joint position, drawn fresh each control step."""
 
     enabled: bool = setting(False, "add noise to the commanded arm joint positions")
-    std_rad: float = setting(0.02, "noise standard deviation (rad)")
+    std_rad: float = setting(0.015, "noise standard deviation (rad)")
 
     def __post_init__(self) -> None:
         _check_positive("std_rad", self.std_rad, allow_zero=True)
