@@ -25,7 +25,7 @@ if [ -f "$SALUS_ROOT/ros2_ws/install/setup.bash" ]; then
   eval "$_salus_nounset"
   unset _salus_nounset
   # ament_python puts console scripts in lib/<package>; the user-facing SALUS commands go on PATH.
-  for _salus_pkg in salus_bringup salus_data salus_vla; do
+  for _salus_pkg in salus_bringup salus_data salus_monitor salus_vla; do
     export PATH="$SALUS_ROOT/ros2_ws/install/$_salus_pkg/lib/$_salus_pkg:$PATH"
   done
   unset _salus_pkg

@@ -420,6 +420,8 @@ def test_repo_spec_resolves() -> None:
         "policy",
         "checkpoint",
         "device",
+        "monitor",
+        "predictor",
         "episodes",
         "seed",
         "use_sim_time",
@@ -432,7 +434,11 @@ def test_repo_spec_resolves() -> None:
     assert synchronous["salus_sim"].parameter_overrides["stepping"] == "sync"
     assert synchronous["vla_ensemble"].parameter_overrides["blocking"] is True
     default = by_name(gs.resolve(spec, {"checkpoint": "ckpt/pretrained_model", "device": "cuda"}))
-    assert list(default) == ["salus_sim", "vla_ensemble", "episode_runner"]
+    assert list(default) == ["salus_sim", "vla_ensemble", "failure_predictor", "risk_markers", "episode_runner"]
+    assert default["failure_predictor"].required and not default["risk_markers"].required
+    assert default["failure_predictor"].parameter_overrides["checkpoint"] == "models/predictor"
+    unmonitored = by_name(gs.resolve(spec, {"monitor": "none"}))
+    assert list(unmonitored) == ["salus_sim", "vla_ensemble", "episode_runner"]
     assert default["vla_ensemble"].parameter_overrides["checkpoint"] == "ckpt/pretrained_model"
     assert default["vla_ensemble"].parameter_overrides["device"] == "cuda"
     assert default["salus_sim"].params_files == (spec.root / "robots/mujoco.yaml", spec.root / "sim.yaml")
@@ -445,7 +451,14 @@ def test_repo_spec_resolves() -> None:
     isaac = by_name(gs.resolve(spec, {"robot": "isaac", "policy": "expert"}))
     assert "salus_sim" not in isaac and isaac["expert"].params_files[0].name == "isaac.yaml"
     bags = by_name(gs.resolve(spec, {"record": "bag", "bag_dir": "/tmp/bags"}))
-    assert list(bags) == ["salus_sim", "vla_ensemble", "episode_runner", "bag_recorder"]
+    assert list(bags) == [
+        "salus_sim",
+        "vla_ensemble",
+        "failure_predictor",
+        "risk_markers",
+        "episode_runner",
+        "bag_recorder",
+    ]
     assert bags["bag_recorder"].required
     assert bags["bag_recorder"].parameter_overrides["bag_dir"] == "/tmp/bags"
     assert bags["episode_runner"].parameter_overrides["wait_for_recorder"] is True

@@ -24,3 +24,30 @@ def test_episode_line_shows_onset_only_for_failures():
 
 def test_json_record_turns_nan_onset_into_null():
     assert record("success", 1.0).to_json_dict()["failure_onset_s"] is None
+
+
+def watched(outcome: str, onset: float, first_alert: str) -> EpisodeRecord:
+    return EpisodeRecord(
+        "ep", 3, outcome, 9.0, onset, (), 1.0, monitor={"first_alert_s": first_alert, "latency_p99_ms": "0.4"}
+    )
+
+
+def test_alert_relative_to_the_onset_in_each_episode_line():
+    assert "alert at 3.0 s (1.2 s before onset)" in format_episode_line(1, 1, watched("drop", 4.2, "3.000"))
+    assert "no alert (missed)" in format_episode_line(1, 1, watched("drop", 4.2, ""))
+    assert "late, 0.8 s after onset" in format_episode_line(1, 1, watched("drop", 4.2, "5.000"))
+    assert "(false alarm)" in format_episode_line(1, 1, watched("success", math.nan, "2.000"))
+    assert "alert" not in format_episode_line(1, 1, record("success", 8.0))  # no predictor ran
+
+
+def test_summary_line_of_the_predictor():
+    records = [
+        watched("drop", 4.2, "3.000"),
+        watched("collision", 2.0, ""),
+        watched("success", math.nan, "1.000"),
+        watched("success", math.nan, ""),
+    ]
+    line = format_summary(records).splitlines()[-1]
+    assert line.startswith("predictor: alerted before the onset in 1/2 failed episodes, median lead 1.2 s")
+    assert "false alarms in 1/2 successes" in line
+    assert "predictor" not in format_summary([record("success", 8.0)])

@@ -24,6 +24,7 @@ from salus_common.contract import (
     SIGNALS_TOPIC,
     camera_image_topic,
 )
+from salus_common.names import SIGNAL_NAMES
 from salus_common.robot_profile import PANDA_JOINT_NAMES
 from salus_data import cdr_messages as cdr
 from salus_data.bag_topics import topic_profile
@@ -63,7 +64,7 @@ def proposal_msg(stamp: int, k: int) -> bytes:
 
 
 def signals_msg(stamp: int, k: int) -> bytes:
-    return cdr.salus_signals(stamp, [f"s{i}" for i in range(12)], np.arange(12, dtype=np.float32) * k, k // 5)
+    return cdr.salus_signals(stamp, list(SIGNAL_NAMES), np.arange(12, dtype=np.float32) * k, k // 5)
 
 
 def state_at(k: int) -> np.ndarray:

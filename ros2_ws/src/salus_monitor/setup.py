@@ -4,7 +4,7 @@ PACKAGE = "salus_monitor"
 
 setup(
     name=PACKAGE,
-    version="0.2.0",
+    version="0.3.0",
     packages=find_packages(exclude=["test", "test.*"]),
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
@@ -15,7 +15,16 @@ setup(
     maintainer="SALUS developers",
     maintainer_email="salus-dev@example.com",
     description=(
-        "SALUS runtime monitoring: the failure predictor, the safety filter and visualization (next issues)."
+        "SALUS runtime monitoring: the multi-horizon failure predictor (train, evaluate, node) and its "
+        "rviz markers; the safety filter comes next."
     ),
     license="Apache-2.0",
+    entry_points={
+        "console_scripts": [
+            "failure_predictor_node = salus_monitor.failure_predictor_node:main",
+            "risk_markers_node = salus_monitor.risk_markers_node:main",
+            "salus-train-predictor = salus_monitor.train_predictor:main",
+            "salus-eval-predictor = salus_monitor.evaluate_predictor:main",
+        ],
+    },
 )

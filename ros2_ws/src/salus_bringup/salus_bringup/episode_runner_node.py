@@ -28,6 +28,7 @@ from std_msgs.msg import String
 from salus_common import contract
 from salus_common.config import setting
 from salus_common.episode_summary import EpisodeRecord, format_episode_line, format_summary
+from salus_common.names import PREDICTOR_NODE_NAME as PREDICTOR_NODE
 from salus_common.names import VLA_NODE_NAME as POLICY_NODE
 from salus_common.node_runner import run_node
 from salus_common.parameters import check_no_unknown_parameters, declare_config, declare_robot_profile
@@ -38,7 +39,8 @@ from salus_msgs.srv import ResetEpisode
 RECORDER_ACK_TOPIC = contract.RECORDER_ACK_TOPIC
 # Once the recorder's publisher is seen, give DDS this long to match its subscriptions too [wall s].
 _RECORDER_SETTLE_S = 1.0
-_POLICY_REPORT_WAIT_S = 2.0  # wall seconds to wait for the VLA's final diagnostics of an episode
+_REPORT_WAIT_S = 2.0  # wall seconds to wait for a node's final diagnostics of an episode
+_REPORTING_NODES = (POLICY_NODE, PREDICTOR_NODE)  # nodes whose final per-episode diagnostics are summarized
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,10 @@ class EpisodeRunner(Node):
         self.ended: dict[str, EpisodeEvent] = {}
         create_subscription(self, EpisodeEvent, contract.EPISODE_TOPIC, self.on_episode_event)
         self.recorder_acks: set[str] = set()
-        # The VLA node's final /diagnostics of each episode (missed ticks, chunk latency): in the summary.
-        self.policy_final: dict[str, dict[str, str]] = {}
-        self.policy_reports = False
+        # Final /diagnostics of each episode from the VLA (missed ticks, chunk latency) and the failure
+        # predictor (first alert): in the summary. Only nodes seen reporting are waited for.
+        self.final_reports: dict[str, dict[str, dict[str, str]]] = {n: {} for n in _REPORTING_NODES}
+        self.reporting: set[str] = set()
         create_subscription(self, DiagnosticArray, contract.DIAGNOSTICS_TOPIC, self.on_diagnostics)
         if self.wait_for_recorder:
             create_subscription(self, String, RECORDER_ACK_TOPIC, self.on_recorder_ack)
@@ -92,21 +95,34 @@ class EpisodeRunner(Node):
 
     def on_diagnostics(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
-            if status.name != POLICY_NODE:
+            if status.name not in self.final_reports:
                 continue
-            self.policy_reports = True
+            self.reporting.add(status.name)
             values = {kv.key: kv.value for kv in status.values}
             if values.get("final") == "true":
-                self.policy_final[values.get("episode_id", "")] = values
+                self.final_reports[status.name][values.get("episode_id", "")] = values
 
-    def wait_for_policy_report(self, episode_id: str) -> dict[str, str]:
-        """The VLA's final diagnostics of an episode, if a VLA reports (it sends them right at the end)."""
-        deadline = time.monotonic() + _POLICY_REPORT_WAIT_S
-        while self.policy_reports and episode_id not in self.policy_final and time.monotonic() < deadline:
+    def wait_for_reports(self, episode_id: str) -> dict[str, dict[str, str]]:
+        """Final diagnostics of an episode from every reporting node (they send them right at the end)."""
+        deadline = time.monotonic() + _REPORT_WAIT_S
+
+        def missing() -> bool:
+            return any(episode_id not in self.final_reports[n] for n in self.reporting)
+
+        while missing() and time.monotonic() < deadline:
             rclpy.spin_once(self, timeout_sec=0.05)
-        report = self.policy_final.pop(episode_id, {})
+        return {n: self.final_reports[n].pop(episode_id, {}) for n in _REPORTING_NODES}
+
+    @staticmethod
+    def policy_timing(report: dict[str, str]) -> dict[str, str]:
         keep = ("mode", "missed_ticks", "startup_ticks", "chunks", "dropped_chunks", "chunk_latency_p50_ms")
         keep += ("chunk_latency_p99_ms", "queue_depth_min", "non_finite_actions", "limited_targets")
+        return {k: report[k] for k in keep if k in report}
+
+    @staticmethod
+    def monitor_report(report: dict[str, str]) -> dict[str, str]:
+        keep = ("first_alert_s", "episode_max_risk", "threshold", "episode_predictions", "withheld")
+        keep += ("latency_p50_ms", "latency_p99_ms")
         return {k: report[k] for k in keep if k in report}
 
     def on_recorder_ack(self, msg: String) -> None:
@@ -203,7 +219,7 @@ class EpisodeRunner(Node):
         event = self.ended.pop(response.episode_id)
         if self.wait_for_recorder and not self.wait_for_recorder_ack(event.episode_id):
             return None
-        policy_timing = self.wait_for_policy_report(event.episode_id)
+        reports = self.wait_for_reports(event.episode_id)
         return EpisodeRecord(
             episode_id=event.episode_id,
             seed=int(event.seed),
@@ -215,7 +231,8 @@ class EpisodeRunner(Node):
             perturbations=tuple(event.perturbations),
             wall_s=time.monotonic() - started,
             perturbation_params=json.loads(event.perturbation_params_json or "{}"),
-            policy_timing=policy_timing,
+            policy_timing=self.policy_timing(reports[POLICY_NODE]),
+            monitor=self.monitor_report(reports[PREDICTOR_NODE]),
         )
 
 

@@ -25,6 +25,7 @@ PROPOSAL_TOPIC = "/salus/proposal"
 SIGNALS_TOPIC = "/salus/signals"
 PREDICTION_TOPIC = "/salus/prediction"
 INTERVENTION_TOPIC = "/salus/intervention"
+RISK_MARKERS_TOPIC = "/salus/risk_markers"
 CUBE_POSE_TOPIC = "/salus/sim/cube_pose"
 BIN_POSE_TOPIC = "/salus/sim/bin_pose"
 RECORDER_ACK_TOPIC = "/salus/recorder/episode_saved"
@@ -188,6 +189,14 @@ def graph_topics(cameras: Sequence[str]) -> tuple[Topic, ...]:
             reliable,
             "what the safety filter executed",
             per_step=True,
+        ),
+        Topic(
+            RISK_MARKERS_TOPIC,
+            "visualization_msgs/msg/MarkerArray",
+            reliable,
+            reliable,
+            "the risk grid and alert for rviz",
+            recorded=False,
         ),
         Topic(EPISODE_TOPIC, "salus_msgs/msg/EpisodeEvent", latched, latched, "episode start/end, labels"),
         Topic(

@@ -20,6 +20,13 @@ class EpisodeRecord:
     wall_s: float
     perturbation_params: dict = field(default_factory=dict)  # every sampled value, as the sim reported it
     policy_timing: dict = field(default_factory=dict)  # the VLA node's final diagnostics of the episode
+    monitor: dict = field(default_factory=dict)  # the failure predictor's final diagnostics (first alert)
+
+    @property
+    def first_alert_s(self) -> float:
+        """When the predictor first alerted [s since the start], NaN if it did not (or did not run)."""
+        value = self.monitor.get("first_alert_s", "")
+        return float(value) if value else math.nan
 
     def to_json_dict(self) -> dict:
         record = asdict(self)
@@ -41,6 +48,42 @@ def format_episode_line(index: int, total: int, record: EpisodeRecord) -> str:
     return (
         f"episode {index:>3}/{total}  seed {record.seed:<6} {record.outcome:<9} "
         f"{record.duration_s:6.2f} s sim  {record.wall_s:6.1f} s wall{onset}  [{injected}]{policy}"
+        f"{format_alert(record)}"
+    )
+
+
+def format_alert(record: EpisodeRecord) -> str:
+    """The predictor's verdict on one episode, relative to the onset ('' when no predictor ran)."""
+    if not record.monitor:
+        return ""
+    alert = record.first_alert_s
+    failed = not math.isnan(record.failure_onset_s)
+    if math.isnan(alert):
+        return "  no alert" + (" (missed)" if failed else "")
+    if not failed:
+        return f"  alert at {alert:.1f} s (false alarm)"
+    lead = record.failure_onset_s - alert
+    return (
+        f"  alert at {alert:.1f} s ({lead:.1f} s before onset)"
+        if lead > 0
+        else f"  alert at {alert:.1f} s (late, {-lead:.1f} s after onset)"
+    )
+
+
+def format_monitor(records: list[EpisodeRecord]) -> str | None:
+    """One line on the predictor's alerts over the episodes (None when no predictor ran)."""
+    watched = [r for r in records if r.monitor]
+    if not watched:
+        return None
+    failed = [r for r in watched if not math.isnan(r.failure_onset_s)]
+    succeeded = [r for r in watched if math.isnan(r.failure_onset_s)]
+    leads = sorted(r.failure_onset_s - r.first_alert_s for r in failed if r.first_alert_s < r.failure_onset_s)
+    false_alarms = sum(not math.isnan(r.first_alert_s) for r in succeeded)
+    median = f", median lead {leads[len(leads) // 2]:.1f} s" if leads else ""
+    p99 = max(float(r.monitor.get("latency_p99_ms", "nan")) for r in watched)
+    return (
+        f"predictor: alerted before the onset in {len(leads)}/{len(failed)} failed episodes{median}; "
+        f"false alarms in {false_alarms}/{len(succeeded)} successes; latency p99 {p99:.2f} ms (worst episode)"
     )
 
 
@@ -82,4 +125,6 @@ def format_summary(records: list[EpisodeRecord]) -> str:
     lines.append(f"success rate {counts['success']}/{total} = {rate:.1f}%")
     if timing := format_policy_timing(records):
         lines.append(timing)
+    if monitor := format_monitor(records):
+        lines.append(monitor)
     return "\n".join(lines)

@@ -62,3 +62,5 @@ HORIZONS_S: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5)
 # The VLA node's name; also the name of its /diagnostics status, which the episode runner reads for the
 # per-episode timing in its summary.
 VLA_NODE_NAME = "vla_ensemble"
+# The failure predictor's node name and /diagnostics status name (the runner reads its per-episode alerts).
+PREDICTOR_NODE_NAME = "failure_predictor"

@@ -91,6 +91,7 @@ class ConvertConfig:
     cameras: tuple[str, ...] = ()  # default: every camera of the first converted episode
     image_clevel: int = 3  # Blosc zstd level of images (1 = faster, 5 = smaller)
     workers: int = 1
+    images: bool = True  # False: no camera arrays (a signals-and-labels store for the failure predictor)
 
 
 def _blosc(clevel: int, shuffle: str):
@@ -391,7 +392,8 @@ def convert(
         plan_seconds = time.perf_counter() - started
         errors = [p.error for p in planned if p.error]
         episodes = [e for p in planned for e in p.episodes]
-        cameras = list(config.cameras) or (episodes[0].cameras if episodes else [])
+        every_camera = episodes[0].cameras if episodes else []
+        cameras = (list(config.cameras) or every_camera) if config.images else []
         episodes, rejected = _compatible(episodes, cameras)
         errors += rejected
         for error in errors:
@@ -401,7 +403,7 @@ def convert(
         episodes.sort(key=lambda e: (Path(e.bag).name, e.start_ns))
         _create_store(build.path, episodes, cameras, config, _config_snapshot(config, episodes, bags))
         frames_started = time.perf_counter()
-        written = map_(write_frames, _frame_jobs(build.path, episodes, cameras))
+        written = map_(write_frames, _frame_jobs(build.path, episodes, cameras)) if cameras else []
         frames_seconds = time.perf_counter() - frames_started
         failed = [error for error in written if error]
         if failed:  # pass 1 read these bags: a failure now is not a bad bag to leave out
@@ -475,6 +477,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--cameras", nargs="+", default=None, help="cameras to store (default: all)")
     parser.add_argument(
+        "--no-images",
+        action="store_true",
+        help="store no camera frames: a small store of signals, actions and labels (the failure predictor's)",
+    )
+    parser.add_argument(
         "--image-clevel", type=int, default=3, help="Blosc zstd level of images, 1-9 (default 3)"
     )
     return parser
@@ -491,6 +498,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cameras=tuple(opts.cameras or ()),
         image_clevel=opts.image_clevel,
         workers=workers,
+        images=not opts.no_images,
     )
     try:
         horizon_steps(config.horizons_s, 10.0)  # validate early

@@ -1,0 +1,60 @@
+"""Checks of an incoming SalusSignals message before the predictor sees it (pure; the node counts reasons).
+
+A message is withheld from the predictor, never crashed on, when its values have the wrong length, are
+not finite, or its names differ from the stack's; and when its stamp is stale (older than ``max_age_s``
+behind the newest stamp seen) or from the future (ahead of the node's clock by more than ``max_age_s``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+import numpy as np
+
+from salus_common.rejection import InputRejectedError
+
+
+def checked_signals(names: Sequence[str], values: Sequence[float], expected: Sequence[str]) -> np.ndarray:
+    """The values as float64 in ``expected`` order, or InputRejectedError with a stable reason."""
+    row = np.asarray(values, dtype=np.float64)
+    if row.ndim != 1 or row.size != len(expected):
+        raise InputRejectedError("wrong_length", f"{row.size} values, expected {len(expected)}")
+    if len(names) and tuple(names) != tuple(expected):
+        raise InputRejectedError(
+            "names_mismatch", f"names {list(names)[:3]}... differ from {list(expected)[:3]}..."
+        )
+    if not np.all(np.isfinite(row)):
+        bad = [expected[i] for i in np.flatnonzero(~np.isfinite(row))]
+        raise InputRejectedError("non_finite", f"non-finite {bad}")
+    return row
+
+
+def check_stamp(stamp_ns: int, newest_ns: int | None, now_ns: int, max_age_ns: int) -> None:
+    """Reject a stamp older than the newest seen by more than ``max_age_ns``, or that far ahead of now."""
+    if newest_ns is not None and stamp_ns < newest_ns - max_age_ns:
+        raise InputRejectedError(
+            "stale", f"stamp {stamp_ns * 1e-9:.3f} s is {(newest_ns - stamp_ns) * 1e-9:.3f} s old"
+        )
+    if now_ns > 0 and stamp_ns > now_ns + max_age_ns:
+        raise InputRejectedError(
+            "future_stamp", f"stamp {(stamp_ns - now_ns) * 1e-9:.3f} s ahead of the clock"
+        )
+
+
+class LatencyWindow:
+    """The last ``size`` latencies [s] and their percentiles in ms."""
+
+    def __init__(self, size: int = 2000) -> None:
+        self._values: deque[float] = deque(maxlen=size)
+
+    def add(self, seconds: float) -> None:
+        self._values.append(seconds)
+
+    def percentile_ms(self, q: float) -> float:
+        return (
+            float(np.percentile(np.fromiter(self._values, float), q) * 1e3) if self._values else float("nan")
+        )
+
+    def __len__(self) -> int:
+        return len(self._values)
