@@ -422,6 +422,7 @@ def test_repo_spec_resolves() -> None:
         "device",
         "monitor",
         "predictor",
+        "viz",
         "episodes",
         "seed",
         "use_sim_time",
@@ -434,9 +435,18 @@ def test_repo_spec_resolves() -> None:
     assert synchronous["salus_sim"].parameter_overrides["stepping"] == "sync"
     assert synchronous["vla_ensemble"].parameter_overrides["blocking"] is True
     default = by_name(gs.resolve(spec, {"checkpoint": "ckpt/pretrained_model", "device": "cuda"}))
-    assert list(default) == ["salus_sim", "vla_ensemble", "failure_predictor", "risk_markers", "episode_runner"]
+    assert list(default) == [
+        "salus_sim",
+        "vla_ensemble",
+        "failure_predictor",
+        "risk_markers",
+        "episode_runner",
+    ]
     assert default["failure_predictor"].required and not default["risk_markers"].required
     assert default["failure_predictor"].parameter_overrides["checkpoint"] == "models/predictor"
+    rviz = by_name(gs.resolve(spec, {"viz": "rviz"}))
+    assert not rviz["robot_state_publisher"].required
+    assert rviz["robot_state_publisher"].params_files[-1].name == "robot_description.yaml"
     unmonitored = by_name(gs.resolve(spec, {"monitor": "none"}))
     assert list(unmonitored) == ["salus_sim", "vla_ensemble", "episode_runner"]
     assert default["vla_ensemble"].parameter_overrides["checkpoint"] == "ckpt/pretrained_model"
@@ -490,7 +500,7 @@ def test_find_spec_falls_back_to_the_installed_share_copy_which_resolves(
     spec = gs.load_spec(found)
     assert spec.root == config
     resolved: set[str] = set()
-    for values in ({}, {"robot": "isaac", "policy": "expert", "record": "bag"}):
+    for values in ({}, {"robot": "isaac", "policy": "expert", "record": "bag", "viz": "rviz"}):
         for node in gs.resolve(spec, values):
             resolved |= {path.relative_to(config).as_posix() for path in node.params_files}
             assert all(path.is_file() for path in node.params_files), node.params_files

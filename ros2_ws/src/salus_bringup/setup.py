@@ -12,7 +12,12 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", sorted(str(p) for p in Path("launch").glob("*.launch.py"))),
-        (f"share/{PACKAGE}/config", sorted(str(p) for p in Path("config").glob("*.yaml"))),
+        (
+            f"share/{PACKAGE}/config",
+            sorted(
+                str(p) for pattern in ("*.yaml", "*.urdf", "*.rviz") for p in Path("config").glob(pattern)
+            ),
+        ),
         (f"share/{PACKAGE}/config/robots", sorted(str(p) for p in Path("config/robots").glob("*.yaml"))),
     ],
     install_requires=["setuptools"],

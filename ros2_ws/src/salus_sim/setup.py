@@ -23,6 +23,7 @@ setup(
         "console_scripts": [
             "sim_node = salus_sim.sim_node:main",
             "expert_node = salus_sim.expert_node:main",
+            "salus-panda-urdf = salus_sim.core.urdf:main",
         ],
         "salus.lockstep_envs": ["mujoco = salus_sim.lockstep_env:make_env"],
     },
