@@ -20,11 +20,12 @@ from salus_common.contract import (
     EPISODE_TOPIC,
     JOINT_COMMAND_TOPIC,
     JOINT_STATES_TOPIC,
+    PREDICTION_TOPIC,
     PROPOSAL_TOPIC,
     SIGNALS_TOPIC,
     camera_image_topic,
 )
-from salus_common.names import SIGNAL_NAMES
+from salus_common.names import FAILURE_TYPES, HORIZONS_S, SIGNAL_NAMES
 from salus_common.robot_profile import PANDA_JOINT_NAMES
 from salus_data import cdr_messages as cdr
 from salus_data.bag_topics import topic_profile
@@ -67,6 +68,13 @@ def signals_msg(stamp: int, k: int) -> bytes:
     return cdr.salus_signals(stamp, list(SIGNAL_NAMES), np.arange(12, dtype=np.float32) * k, k // 5)
 
 
+def prediction_msg(stamp: int, k: int) -> bytes:
+    """Risk rising with the step: cell (h, t) = min(1, 0.05 * k) for the drop column, 0.1 elsewhere."""
+    probs = np.full((len(HORIZONS_S), len(FAILURE_TYPES)), 0.1)
+    probs[:, FAILURE_TYPES.index("drop")] = min(1.0, 0.05 * k)
+    return cdr.failure_prediction(stamp, HORIZONS_S, FAILURE_TYPES, probs, threshold=0.5)
+
+
 def state_at(k: int) -> np.ndarray:
     return np.linspace(0.0, 0.8, 9) + 0.01 * k
 
@@ -79,6 +87,7 @@ class Episode:
     onset: float = math.nan
     start_ns: int = 5 * DT_NS
     vla: bool = False
+    predictor: bool = False  # also /salus/prediction messages
     image_size: int = 16
     drop_steps: tuple[int, ...] = ()  # steps whose front image is missing
 
@@ -104,6 +113,8 @@ def episode_messages(ep: Episode) -> list[tuple[str, bytes]]:
         if ep.vla:
             out.append((PROPOSAL_TOPIC, proposal_msg(stamp, k)))
             out.append((SIGNALS_TOPIC, signals_msg(stamp, k)))
+        if ep.predictor:
+            out.append((PREDICTION_TOPIC, prediction_msg(stamp, k)))
         out.append((JOINT_COMMAND_TOPIC, joint_msg(stamp, state_at(k) + 0.05)))
         if k == ep.steps:
             duration = (ep.steps + 1) * DT_NS * 1e-9

@@ -3,7 +3,8 @@ import pytest
 
 from salus_common.names import FAILURE_TYPES, HORIZONS_S, SIGNAL_NAMES
 from salus_common.rejection import InputRejectedError
-from salus_monitor.core.risk_grid import grid_cells, header_positions, risk_rgba
+from salus_common.risk_colors import risk_rgba
+from salus_monitor.core.risk_grid import grid_cells, header_positions
 from salus_monitor.core.signal_check import LatencyWindow, check_stamp, checked_signals
 
 

@@ -21,6 +21,7 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
+            "salus-episode-video = salus_data.episode_video:main",
             "bag_recorder = salus_data.bag_recorder_node:main",
             "salus-collect = salus_data.collect:main",
             "salus-bag2zarr = salus_data.bag_to_zarr:main",

@@ -27,6 +27,7 @@ from salus_common.contract import (
     EPISODE_TOPIC,
     JOINT_COMMAND_TOPIC,
     JOINT_STATES_TOPIC,
+    PREDICTION_TOPIC,
     PROPOSAL_TOPIC,
     SIGNALS_TOPIC,
     camera_image_topic,
@@ -38,7 +39,14 @@ from salus_common.stamps import stamp_ns
 from salus_data.bag_writer import CUSTOM_DATA_PREFIX, PARTIAL_PREFIX, header_stamp_ns
 
 # Topics an episode is built from (besides the camera images); others (camera info, poses) are not decoded.
-EPISODE_TOPICS = {EPISODE_TOPIC, JOINT_STATES_TOPIC, JOINT_COMMAND_TOPIC, PROPOSAL_TOPIC, SIGNALS_TOPIC}
+EPISODE_TOPICS = {
+    EPISODE_TOPIC,
+    JOINT_STATES_TOPIC,
+    JOINT_COMMAND_TOPIC,
+    PROPOSAL_TOPIC,
+    SIGNALS_TOPIC,
+    PREDICTION_TOPIC,
+}
 
 
 class BagReadError(RuntimeError):
@@ -162,6 +170,22 @@ class Stream:
 
 
 @dataclass
+class Predictions:
+    """The failure predictor's messages of an episode, as published live (empty when none ran)."""
+
+    stamps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (n,) [ns]
+    probabilities: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))  # (n, horizons, types)
+    alert: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # (n,)
+    threshold: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n,)
+    horizons_s: tuple[float, ...] = ()
+    failure_types: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return len(self.stamps) == 0
+
+
+@dataclass
 class EpisodeData:
     """One episode's messages, decoded."""
 
@@ -180,6 +204,7 @@ class EpisodeData:
     images: dict[str, Stream]  # camera -> (H, W, 3) uint8 per message (None without pixels)
     image_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # camera -> (H, W, 3)
     counts: dict[str, int] = field(default_factory=dict)  # messages per topic in the bag (whole file)
+    predictions: Predictions = field(default_factory=Predictions)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -432,6 +457,7 @@ class _Decoder:
             signal_names = signal_names or tuple(msg.names)
         signals.stamps = np.array(stamps, dtype=np.int64)
 
+        predictions = self._predictions(window(PREDICTION_TOPIC))
         cameras = tuple(sorted({c for t in raw_by_topic if (c := camera_of(t)) is not None}))
         camera_order = _camera_order(custom, cameras)
         frames: dict[str, Stream] = {}
@@ -462,6 +488,30 @@ class _Decoder:
             images=frames,
             image_shapes=shapes,
             counts=dict(counts),
+            predictions=predictions,
+        )
+
+    def _predictions(self, items: list[tuple[int, bytes]]) -> Predictions:
+        """Prediction messages whose probabilities fit their horizons x types (others are skipped)."""
+        kept: list[tuple[int, Any]] = []
+        for stamp, raw in items:
+            msg = self._decode(PREDICTION_TOPIC, raw)
+            if len(msg.probabilities) == len(msg.horizons) * len(msg.failure_types) > 0:
+                kept.append((stamp, msg))
+        if not kept:
+            return Predictions()
+        first = kept[0][1]
+        shape = (len(first.horizons), len(first.failure_types))
+        kept = [(s, m) for s, m in kept if len(m.probabilities) == shape[0] * shape[1]]
+        return Predictions(
+            stamps=np.array([s for s, _ in kept], dtype=np.int64),
+            probabilities=np.stack(
+                [np.asarray(m.probabilities, dtype=np.float64).reshape(shape) for _, m in kept]
+            ),
+            alert=np.array([bool(m.alert) for _, m in kept]),
+            threshold=np.array([float(m.threshold) for _, m in kept]),
+            horizons_s=tuple(float(h) for h in first.horizons),
+            failure_types=tuple(first.failure_types),
         )
 
     def _image(self, topic: str, stamp: int, raw: bytes) -> np.ndarray:

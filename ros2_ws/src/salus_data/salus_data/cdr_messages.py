@@ -128,3 +128,23 @@ def salus_signals(stamp_ns: int, names: Sequence[str], values: np.ndarray, chunk
         chunk_index=chunk_index,
     )
     return serialize(msg, "salus_msgs/msg/SalusSignals")
+
+
+def failure_prediction(
+    stamp_ns: int,
+    horizons: Sequence[float],
+    failure_types: Sequence[str],
+    probabilities: np.ndarray,
+    threshold: float,
+) -> bytes:
+    probs = np.asarray(probabilities, dtype=np.float32).ravel()
+    msg = typestore().types["salus_msgs/msg/FailurePrediction"](
+        header=header(stamp_ns),
+        horizons=np.asarray(horizons, dtype=np.float32),
+        failure_types=list(failure_types),
+        probabilities=probs,
+        max_risk=float(probs.max()),
+        alert=bool(probs.max() >= threshold),
+        threshold=float(threshold),
+    )
+    return serialize(msg, "salus_msgs/msg/FailurePrediction")

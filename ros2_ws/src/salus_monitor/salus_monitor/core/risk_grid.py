@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from salus_common.risk_colors import risk_rgba
+
 
 @dataclass(frozen=True)
 class GridLayout:
@@ -27,12 +29,6 @@ class Cell:
     position: tuple[float, float, float]
     rgba: tuple[float, float, float, float]
     text: str
-
-
-def risk_rgba(p: float) -> tuple[float, float, float, float]:
-    """Green -> yellow -> red for p in [0, 1] (clipped)."""
-    p = float(np.clip(p, 0.0, 1.0))
-    return (min(1.0, 2.0 * p), min(1.0, 2.0 * (1.0 - p)), 0.1, 0.85)
 
 
 def grid_cells(
