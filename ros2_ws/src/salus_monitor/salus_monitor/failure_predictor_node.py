@@ -15,12 +15,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 import torch
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 
 from salus_common import contract
 from salus_common.config import setting
+from salus_common.diagnostics import diagnostic_array
 from salus_common.names import FAILURE_TYPES, HORIZONS_S, PREDICTOR_NODE_NAME, SIGNAL_NAMES
 from salus_common.node_runner import run_node
 from salus_common.parameters import check_no_unknown_parameters, declare_config, declare_robot_profile
@@ -164,15 +165,9 @@ class FailurePredictorNode(Node):
 
     def publish_diagnostics(self, final: bool = False) -> None:
         values = {**self.diagnostic_values(), "final": str(final).lower()}
-        status = DiagnosticStatus(
-            level=DiagnosticStatus.WARN if self.rejected else DiagnosticStatus.OK,
-            name=PREDICTOR_NODE_NAME,
-            message="signals withheld" if self.rejected else "ok",
-            hardware_id="salus_predictor",
-            values=[KeyValue(key=k, value=v) for k, v in values.items()],
-        )
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
+        problem = "signals withheld" if self.rejected else None
+        stamp = self.get_clock().now().to_msg()
+        array = diagnostic_array(PREDICTOR_NODE_NAME, values, problem, stamp, "salus_predictor")
         self.pub_diag.publish(array)
 
 

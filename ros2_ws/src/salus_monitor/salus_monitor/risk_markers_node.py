@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from builtin_interfaces.msg import Duration
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point, Vector3
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
@@ -22,6 +22,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from salus_common import contract
 from salus_common.config import setting
+from salus_common.diagnostics import diagnostic_array
 from salus_common.node_runner import run_node
 from salus_common.parameters import check_no_unknown_parameters, declare_config, declare_robot_profile
 from salus_common.qos import create_publisher, create_subscription
@@ -124,15 +125,8 @@ class RiskMarkersNode(Node):
     def publish_diagnostics(self) -> None:
         values = {"published": str(self.published), "rejected": str(self.rejected.total())}
         values.update({f"rejected_{k}": str(v) for k, v in self.rejected.items()})
-        status = DiagnosticStatus(
-            level=DiagnosticStatus.WARN if self.rejected else DiagnosticStatus.OK,
-            name=NODE_NAME,
-            message="malformed predictions" if self.rejected else "ok",
-            values=[KeyValue(key=k, value=v) for k, v in values.items()],
-        )
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
-        self.pub_diag.publish(array)
+        problem = "malformed predictions" if self.rejected else None
+        self.pub_diag.publish(diagnostic_array(NODE_NAME, values, problem, self.get_clock().now().to_msg()))
 
 
 def main(args: list[str] | None = None) -> None:

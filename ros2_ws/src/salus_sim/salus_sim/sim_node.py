@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
@@ -28,6 +28,7 @@ from std_msgs.msg import Header
 
 from salus_common import contract
 from salus_common.config import setting
+from salus_common.diagnostics import diagnostic_array
 from salus_common.image_codec import encode_rgb8
 from salus_common.joint_vector import JointVectorError, clamp_to_limits, joint_vector
 from salus_common.node_runner import run_node
@@ -286,15 +287,9 @@ class SimNode(Node):
         }
         values.update({f"rejected_{reason}": str(n) for reason, n in sorted(self.rejections.items())})
         values.update({f"render_ms_{cam}": f"{ms:.1f}" for cam, ms in self.render_ms.items()})
-        level = DiagnosticStatus.WARN if self.rejections else DiagnosticStatus.OK
-        status = DiagnosticStatus(
-            level=level,
-            name="salus_sim",
-            message="rejected commands" if self.rejections else "ok",
-            hardware_id="mujoco",
-            values=[KeyValue(key=k, value=v) for k, v in values.items()],
-        )
-        self.pub_diag.publish(DiagnosticArray(header=make_header(time_msg(self.clock_time)), status=[status]))
+        problem = "rejected commands" if self.rejections else None
+        stamp = time_msg(self.clock_time)
+        self.pub_diag.publish(diagnostic_array("salus_sim", values, problem, stamp, "mujoco"))
 
     def destroy_node(self) -> None:
         self.sim.close()

@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
 
 from salus_common import contract
 from salus_common.config import setting
+from salus_common.diagnostics import diagnostic_array
 from salus_common.image_codec import ImageCodecError, image_to_rgb8
 from salus_common.joint_vector import JointVectorError, joint_vector, limit_target
 from salus_common.names import SIGNAL_NAMES, TASK_INSTRUCTION, VLA_NODE_NAME
@@ -339,16 +340,9 @@ class VlaEnsembleNode(Node):
     def publish_diagnostics(self, final: bool = False) -> None:
         values = {**self.diagnostic_values(), "final": str(final).lower()}
         problems = int(values["missed_ticks"]) + self.counts.non_finite + int(values["dropped_chunks"])
-        status = DiagnosticStatus(
-            level=DiagnosticStatus.WARN if problems else DiagnosticStatus.OK,
-            name=NODE_NAME,
-            message="missed ticks, dropped chunks or non-finite actions" if problems else "ok",
-            hardware_id="smolvla",
-            values=[KeyValue(key=k, value=v) for k, v in values.items()],
-        )
-        header = JointState().header
-        header.stamp = self.get_clock().now().to_msg()
-        self.pub_diag.publish(DiagnosticArray(header=header, status=[status]))
+        problem = "missed ticks, dropped chunks or non-finite actions" if problems else None
+        stamp = self.get_clock().now().to_msg()
+        self.pub_diag.publish(diagnostic_array(NODE_NAME, values, problem, stamp, "smolvla"))
 
     def destroy_node(self) -> None:
         self.inference.shutdown(wait=False, cancel_futures=True)

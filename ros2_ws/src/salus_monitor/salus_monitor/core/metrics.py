@@ -41,27 +41,29 @@ def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def roc_curve(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(false-positive rate, true-positive rate) at every distinct threshold, from (0, 0) to (1, 1)."""
+def threshold_counts(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """At each distinct score, highest first, alerting on every score >= it: (threshold, tp, fp)."""
     s, y = _check(scores, labels)
     order = np.argsort(-s, kind="mergesort")
     s, y = s[order], y[order]
     distinct = np.r_[np.flatnonzero(np.diff(s)), y.size - 1]
     tp = np.cumsum(y)[distinct]
-    fp = (distinct + 1) - tp
+    return s[distinct], tp, (distinct + 1) - tp
+
+
+def roc_curve(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(false-positive rate, true-positive rate) at every distinct threshold, from (0, 0) to (1, 1)."""
+    _, y = _check(scores, labels)
+    _, tp, fp = threshold_counts(scores, labels)
     n_pos, n_neg = max(int(y.sum()), 1), max(int((~y).sum()), 1)
     return np.r_[0.0, fp / n_neg], np.r_[0.0, tp / n_pos]
 
 
 def pr_curve(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(recall, precision) at every distinct threshold, highest threshold first."""
-    s, y = _check(scores, labels)
-    order = np.argsort(-s, kind="mergesort")
-    s, y = s[order], y[order]
-    distinct = np.r_[np.flatnonzero(np.diff(s)), y.size - 1]
-    tp = np.cumsum(y)[distinct]
-    predicted = distinct + 1
-    return tp / max(int(y.sum()), 1), tp / predicted
+    _, y = _check(scores, labels)
+    _, tp, fp = threshold_counts(scores, labels)
+    return tp / max(int(y.sum()), 1), tp / (tp + fp)
 
 
 def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -110,14 +112,9 @@ def counts_at(scores: np.ndarray, labels: np.ndarray, threshold: float) -> Binar
 
 def best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
     """The threshold that maximizes F1 on (validation) data; 0.5 when there are no positives."""
-    s, y = _check(scores, labels)
+    _, y = _check(scores, labels)
     if y.sum() == 0:
         return 0.5
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
-    distinct = np.r_[np.flatnonzero(np.diff(s_sorted)), y.size - 1]
-    tp = np.cumsum(y_sorted)[distinct]
-    fp = (distinct + 1) - tp
-    fn = y.sum() - tp
-    f1 = 2 * tp / (2 * tp + fp + fn)
-    return float(s_sorted[distinct[int(np.argmax(f1))]])
+    thresholds, tp, fp = threshold_counts(scores, labels)
+    f1 = 2 * tp / (2 * tp + fp + (y.sum() - tp))
+    return float(thresholds[int(np.argmax(f1))])

@@ -83,18 +83,24 @@ def timelines_figure(
     return path
 
 
+def _finish(fig, ax, path: Path, legend: bool = True) -> Path:
+    """Grid, legend, tight layout, save, close: the end of every figure here."""
+    ax.grid(alpha=0.3)
+    if legend:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def lead_time_figure(lead_times_s: Sequence[float], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     if lead_times_s:
         ax.hist(lead_times_s, bins=min(30, max(5, len(lead_times_s) // 3)), color="tab:blue", alpha=0.8)
         ax.axvline(float(np.median(lead_times_s)), color="red", ls="--", label="median")
-        ax.legend()
     ax.set(xlabel="lead time: onset - first alert [s]", ylabel="failed episodes", title="alert lead time")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _finish(fig, ax, path, legend=bool(lead_times_s))
 
 
 def training_figure(history: Sequence[dict], path: Path) -> Path:
@@ -103,9 +109,4 @@ def training_figure(history: Sequence[dict], path: Path) -> Path:
     ax.plot(epochs, [h["train_loss"] for h in history], label="train")
     ax.plot(epochs, [h["val_loss"] for h in history], label="validation")
     ax.set(xlabel="epoch", ylabel="focal loss", title="training")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _finish(fig, ax, path)
