@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from salus_monitor.core.conformal import conformal_threshold, guarantee_holds, running_max
+from salus_monitor.core.conformal import conformal_threshold, guarantee_holds
 
 
 def test_threshold_is_the_conformal_order_statistic():
@@ -27,7 +27,3 @@ def test_false_alarm_rate_is_at_most_alpha_on_exchangeable_scores():
 def test_bad_alpha_is_rejected():
     with pytest.raises(ValueError, match="alpha"):
         conformal_threshold([0.1], 1.5)
-
-
-def test_running_max_keeps_previous_value_over_nan():
-    assert running_max(np.array([0.1, np.nan, 0.05, 0.3])).tolist() == [0.1, 0.1, 0.1, 0.3]

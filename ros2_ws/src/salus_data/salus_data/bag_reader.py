@@ -493,16 +493,15 @@ class _Decoder:
 
     def _predictions(self, items: list[tuple[int, bytes]]) -> Predictions:
         """Prediction messages whose probabilities fit their horizons x types (others are skipped)."""
-        kept: list[tuple[int, Any]] = []
-        for stamp, raw in items:
-            msg = self._decode(PREDICTION_TOPIC, raw)
-            if len(msg.probabilities) == len(msg.horizons) * len(msg.failure_types) > 0:
-                kept.append((stamp, msg))
-        if not kept:
+        decoded = [(stamp, self._decode(PREDICTION_TOPIC, raw)) for stamp, raw in items]
+        good = [
+            (s, m) for s, m in decoded if len(m.probabilities) == len(m.horizons) * len(m.failure_types) > 0
+        ]
+        if not good:
             return Predictions()
-        first = kept[0][1]
+        first = good[0][1]
         shape = (len(first.horizons), len(first.failure_types))
-        kept = [(s, m) for s, m in kept if len(m.probabilities) == shape[0] * shape[1]]
+        kept = [(s, m) for s, m in good if (len(m.horizons), len(m.failure_types)) == shape]
         return Predictions(
             stamps=np.array([s for s, _ in kept], dtype=np.int64),
             probabilities=np.stack(

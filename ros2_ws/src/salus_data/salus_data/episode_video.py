@@ -171,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not episodes:
         print(f"salus-episode-video: error: no episode {args.episode!r} in {args.bag}", file=sys.stderr)
         return 1
-    out = args.out or (args.bag.parent if args.bag.is_dir() else args.bag.parent)
+    out = args.out or args.bag.parent
     out.mkdir(parents=True, exist_ok=True)
     stem = args.bag.stem if args.bag.is_file() else args.bag.name
     for episode in episodes:

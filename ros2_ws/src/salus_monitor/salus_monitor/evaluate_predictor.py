@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from salus_common.names import SIGNAL_NAMES
 from salus_monitor.core.episodes import Episode, StoreError, load_episodes, scenario_name
 from salus_monitor.core.evaluation import (
     ANY,
@@ -45,6 +46,7 @@ from salus_monitor.core.splits import Split, select
 from salus_monitor.core.training import TrainConfig, train_predictor
 
 REPORT_HORIZON = 1  # 0.3 s: the horizon of the seed's F1 targets
+VARIANCE = SIGNAL_NAMES.index("action_variance")  # the ensemble-variance baseline's signal
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,13 +72,13 @@ def scored_episodes(predictor: FailurePredictor, episodes: list[Episode]) -> lis
 
 def variance_scores(episodes: list[Episode]) -> list[np.ndarray]:
     """The ensemble-variance baseline: the raw ``action_variance`` signal as the risk of every cell."""
-    return [ep.signals[:, 0].astype(np.float64) for ep in episodes]
+    return [ep.signals[:, VARIANCE].astype(np.float64) for ep in episodes]
 
 
 def variance_step_rows(episodes: list[Episode], horizon: int) -> tuple[np.ndarray, np.ndarray]:
     scores, labels = [], []
     for ep in episodes:
-        keep = np.isfinite(ep.signals[:, 0]) & ~ep.post_onset
+        keep = np.isfinite(ep.signals[:, VARIANCE]) & ~ep.post_onset
         scores.append(ep.signals[keep, 0])
         labels.append(ep.labels[keep, horizon].any(axis=1))
     return np.concatenate(scores), np.concatenate(labels)
@@ -125,11 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     # Baselines --------------------------------------------------------------------------------------
     var_ep_auroc = episode_auroc_of(variance_scores(test), test)
     var_scores, var_labels = variance_step_rows(test, REPORT_HORIZON)
-    train_cfg = TrainConfig(
-        **{**meta.extra["train_config"], "hidden": tuple(meta.extra["train_config"]["hidden"])}
-    )
-    if train_cfg.signals is not None:
-        train_cfg = replace(train_cfg, signals=tuple(train_cfg.signals))
+    train_cfg = TrainConfig.from_dict(meta.extra["train_config"], f"{args.checkpoint}: train_config")
     probe_cfg = replace(train_cfg, kind="mlp", window=1, hidden=(), dropout=0.0)
     probe = train_predictor(episodes, split, info.signal_names, horizons, types, probe_cfg).predictor
     probe_scored = scored_episodes(probe, test)

@@ -91,7 +91,6 @@ class FailurePredictorNode(Node):
         self.latency = LatencyWindow()
         self.predictions = 0
         self.episode = EpisodeAlerts()
-        self.template = FailurePrediction(horizons=list(HORIZONS_S), failure_types=list(FAILURE_TYPES))
         self.pub_prediction = create_publisher(self, FailurePrediction, contract.PREDICTION_TOPIC)
         self.pub_diag = create_publisher(self, DiagnosticArray, contract.DIAGNOSTICS_TOPIC)
         create_subscription(self, SalusSignals, contract.SIGNALS_TOPIC, self.on_signals)
@@ -130,8 +129,8 @@ class FailurePredictorNode(Node):
         alert = max_risk >= self.threshold
         out = FailurePrediction(
             header=msg.header,
-            horizons=self.template.horizons,
-            failure_types=self.template.failure_types,
+            horizons=HORIZONS_S,
+            failure_types=FAILURE_TYPES,
             probabilities=probs.ravel().tolist(),
             max_risk=max_risk,
             alert=bool(alert),

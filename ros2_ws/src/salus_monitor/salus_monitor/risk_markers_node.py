@@ -76,7 +76,8 @@ def prediction_markers(msg: FailurePrediction, cfg: RiskMarkersConfig) -> Marker
         text.color = ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0)
         text.text = cell.text
         out.markers += [cube, text]
-    for i, (label, pos) in enumerate(header_positions(horizons, types, layout)):
+    labels = header_positions(horizons, types, layout)
+    for i, (label, pos) in enumerate(labels):
         m = _marker(NAMESPACE_LABELS, i, Marker.TEXT_VIEW_FACING, cfg.frame_id, stamp, lifetime)
         m.pose.position = Point(x=pos[0], y=pos[1], z=pos[2])
         m.scale.z = cfg.cell_m * 0.35
@@ -84,7 +85,7 @@ def prediction_markers(msg: FailurePrediction, cfg: RiskMarkersConfig) -> Marker
         m.text = label
         out.markers.append(m)
     alert = _marker(NAMESPACE_ALERT, 0, Marker.TEXT_VIEW_FACING, cfg.frame_id, stamp, lifetime)
-    top = max(p[2] for _, p in header_positions(horizons, types, layout))
+    top = max(p[2] for _, p in labels)
     alert.pose.position = Point(x=layout.offset[0], y=layout.offset[1], z=top + cfg.cell_m)
     alert.scale.z = cfg.cell_m * 0.6
     if msg.alert:

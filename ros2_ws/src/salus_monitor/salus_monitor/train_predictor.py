@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 import torch
@@ -63,12 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
     values: dict = {}
     if args.config is not None:
-        loaded = yaml.safe_load(args.config.read_text()) or {}
-        known = {f.name for f in fields(TrainConfig)}
-        unknown = sorted(set(loaded) - known)
-        if unknown:
-            raise ValueError(f"{args.config}: unknown keys {unknown}; known: {sorted(known)}")
-        values.update(loaded)
+        values.update(yaml.safe_load(args.config.read_text()) or {})
     for name in (
         "kind",
         "window",
@@ -85,10 +79,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         value = getattr(args, name)
         if value is not None:
             values[name] = value
-    for key in ("hidden", "signals"):
-        if values.get(key) is not None:
-            values[key] = tuple(values[key])
-    cfg = TrainConfig(**values)
+    cfg = TrainConfig.from_dict(values, str(args.config or "the options"))
     if cfg.kind == "mlp" and cfg.window != 1:
         raise ValueError("the mlp reads one step: use --window 1 (or --kind gru for a window)")
     return cfg

@@ -39,9 +39,3 @@ def conformal_threshold(success_scores: Sequence[float], alpha: float) -> float:
 def guarantee_holds(num_success: int, alpha: float) -> bool:
     """Whether ``num_success`` calibration episodes suffice for a finite threshold at ``alpha``."""
     return math.ceil((num_success + 1) * (1.0 - alpha)) <= num_success
-
-
-def running_max(risk: np.ndarray) -> np.ndarray:
-    """Per-step running maximum of a risk series (NaN steps keep the previous maximum)."""
-    r = np.where(np.isfinite(risk), risk, -np.inf)
-    return np.maximum.accumulate(r) if r.size else r

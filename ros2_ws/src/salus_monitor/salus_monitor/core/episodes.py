@@ -4,7 +4,6 @@ outcome and onset per episode. Reads only the small arrays (never the camera fra
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +35,6 @@ class Episode:
     @property
     def failed(self) -> bool:
         return self.failure_type >= 0
-
-    @property
-    def valid(self) -> np.ndarray:
-        """Steps with signals (a prediction can be made)."""
-        return np.all(np.isfinite(self.signals), axis=1)
 
 
 @dataclass(frozen=True)
@@ -134,7 +128,3 @@ def outcome_counts(episodes: list[Episode]) -> dict[str, int]:
 def scenario_name(episode: Episode) -> str:
     """``none`` or the injected types joined by ``+`` (sorted), as salus-collect names scenarios."""
     return "+".join(sorted(episode.perturbations)) or "none"
-
-
-def onset_or_none(episode: Episode) -> float | None:
-    return episode.onset_s if math.isfinite(episode.onset_s) else None

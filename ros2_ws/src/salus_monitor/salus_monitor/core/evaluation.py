@@ -18,7 +18,7 @@ import numpy as np
 
 from salus_monitor.core.episodes import Episode
 from salus_monitor.core.metrics import auroc, average_precision, counts_at
-from salus_monitor.core.training import episode_score
+from salus_monitor.core.training import episode_score, max_risk, peak_before_onset
 
 ANY = "any"
 
@@ -31,11 +31,7 @@ class ScoredEpisode:
     @property
     def risk(self) -> np.ndarray:
         """max_risk per step (NaN where withheld)."""
-        flat = self.probs.reshape(len(self.probs), -1)
-        out = np.full(len(flat), np.nan)
-        ok = np.all(np.isfinite(flat), axis=1)
-        out[ok] = flat[ok].max(axis=1)
-        return out
+        return max_risk(self.probs)
 
 
 @dataclass
@@ -111,13 +107,7 @@ def episode_auroc(scored: Sequence[ScoredEpisode]) -> float:
 
 def episode_auroc_of(values: Sequence[np.ndarray], episodes: Sequence[Episode]) -> float:
     """Episode AUROC of any per-step score (e.g. one raw signal): running max up to the onset."""
-    scores = []
-    for v, ep in zip(values, episodes, strict=True):
-        v = np.asarray(v, dtype=np.float64)
-        if ep.failed:
-            v = v[~ep.post_onset]
-        v = v[np.isfinite(v)]
-        scores.append(v.max() if v.size else -np.inf)
+    scores = [peak_before_onset(v, ep) for v, ep in zip(values, episodes, strict=True)]
     return auroc(np.asarray(scores), np.asarray([ep.failed for ep in episodes]))
 
 

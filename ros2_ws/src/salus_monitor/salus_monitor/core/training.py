@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import torch
@@ -48,6 +48,19 @@ class TrainConfig:
         d["signals"] = None if self.signals is None else list(self.signals)
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "training config") -> TrainConfig:
+        """From ``as_dict`` output or a YAML file's keys; unknown keys are an error naming ``where``."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"{where}: unknown keys {unknown}; known: {sorted(known)}")
+        values = dict(d)
+        for key in ("hidden", "signals"):
+            if values.get(key) is not None:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
 
 @dataclass
 class StepData:
@@ -83,14 +96,28 @@ def step_data(
     return StepData(np.concatenate(windows), np.concatenate(labels).astype(np.float32))
 
 
-def episode_score(probs: np.ndarray, episode: Episode) -> float:
-    """The running maximum of max_risk over an episode's steps, up to (not including) a failure's onset:
-    what an alert at a threshold would have seen before the failure happened."""
-    risk = np.nanmax(probs.reshape(len(probs), -1), axis=1, initial=-np.inf)
+def max_risk(probs: np.ndarray) -> np.ndarray:
+    """(T, H, K) probabilities -> (T,) largest cell per step; NaN where the prediction was withheld."""
+    flat = probs.reshape(len(probs), -1)
+    out = np.full(len(flat), np.nan)
+    ok = np.all(np.isfinite(flat), axis=1)
+    out[ok] = flat[ok].max(axis=1)
+    return out
+
+
+def peak_before_onset(values: np.ndarray, episode: Episode) -> float:
+    """The running maximum of a per-step score at the end of an episode, or just before a failure's onset
+    (what an alert at a threshold would have seen before the failure happened); -inf without a value."""
+    v = np.asarray(values, dtype=np.float64)
     if episode.failed:
-        risk = risk[~episode.post_onset]
-    finite = risk[np.isfinite(risk)]
-    return float(finite.max()) if finite.size else 0.0
+        v = v[~episode.post_onset]
+    v = v[np.isfinite(v)]
+    return float(v.max()) if v.size else -math.inf
+
+
+def episode_score(probs: np.ndarray, episode: Episode) -> float:
+    """The episode's alert score: the peak of max_risk before the onset (0 if nothing was predicted)."""
+    return max(0.0, peak_before_onset(max_risk(probs), episode))
 
 
 def train_predictor(
