@@ -7,7 +7,7 @@
 #
 #   bash bench/collect_gpu.sh venv WHEELDIR...      # .venv at /work/main/.venv (a link to this checkout)
 #   bash bench/collect_gpu.sh collect OUT EPISODES WORKERS SCENARIO...   # bags in /tmp/bags, resumable
-#   bash bench/collect_gpu.sh export OUT            # bags -> Zarr without images, tarred into OUT
+#   bash bench/collect_gpu.sh export OUT            # bags -> Zarr without images, tarred into OUT (parts)
 #
 # Why /work/main: the workspace's setup files and entry points hold the absolute paths of the checkout
 # they were built in; a link there makes them valid on the GPU machine too.
@@ -53,7 +53,8 @@ case "${1:-}" in
     rm -rf /tmp/vla.zarr
     salus-bag2zarr /tmp/bags -o /tmp/vla.zarr --no-images --workers 8 2>&1 | tail -3
     cp /tmp/bags/manifest.jsonl "$out/"
-    tar -czf "$out/vla_zarr.tgz" -C /tmp vla.zarr
+    # files come back at most 16 MiB each: the store's tarball in 15 MiB parts (cat vla_zarr.tgz.* | tar -xz)
+    tar -czf - -C /tmp vla.zarr | split -b 15m -d -a 1 - "$out/vla_zarr.tgz."
     # a few whole bags (videos, inspection): the first of each outcome
     python3 - "$out" <<'PY'
 import json, sys, shutil, tarfile, pathlib

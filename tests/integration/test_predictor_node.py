@@ -120,3 +120,69 @@ def test_predictions_markers_and_withheld_signals(checkpoint, tmp_path):
         for process in (predictor, markers):
             stop(process)
     time.sleep(0.1)
+
+
+def test_a_checkpoint_reading_extended_signals_withholds_messages_without_them(tmp_path):
+    """A predictor trained on the 12 + extended signals takes the extended ones from
+    SalusSignals.extended_*, by name; a message without them (the VLA's extended_signals off) is withheld
+    and counted, not crashed on."""
+    require_workspace()
+    from dataclasses import replace
+
+    from builtin_interfaces.msg import Time
+    from diagnostic_msgs.msg import DiagnosticArray
+
+    from salus_common import contract
+    from salus_common.names import EXTENDED_SIGNAL_NAMES
+    from salus_common.qos import publisher_qos, subscriber_qos
+    from salus_msgs.msg import FailurePrediction, SalusSignals
+
+    rng = np.random.default_rng(3)
+    episodes = [
+        replace(ep, signals=np.concatenate([ep.signals, rng.random((len(ep.t), 4), dtype=np.float32)], 1))
+        for ep in synthetic_episodes(40, seed=2)
+    ]
+    names = SIGNAL_NAMES + EXTENDED_SIGNAL_NAMES
+    cfg = TrainConfig(epochs=2, patience=2, batch_size=256, signals=names[:3] + ("reversal_rate",))
+    result = train_predictor(episodes, split_episodes(episodes), names, HORIZONS_S, FAILURE_TYPES, cfg)
+    checkpoint = result.predictor.save(tmp_path / "extended_ckpt")
+    predictor = start_node(
+        "salus_monitor", "failure_predictor_node", tmp_path / "predictor.log",
+        [REPO / "config" / "robots" / "mujoco.yaml"], overrides={"checkpoint": str(checkpoint)},
+    )  # fmt: skip
+    obs = Observer("extended_predictor_observer")
+    try:
+        obs.watch(FailurePrediction, contract.PREDICTION_TOPIC, subscriber_qos(contract.PREDICTION_TOPIC))
+        obs.watch(DiagnosticArray, contract.DIAGNOSTICS_TOPIC, subscriber_qos(contract.DIAGNOSTICS_TOPIC))
+        pub = obs.node.create_publisher(
+            SalusSignals, contract.SIGNALS_TOPIC, publisher_qos(contract.SIGNALS_TOPIC)
+        )
+        assert obs.spin_until(
+            lambda: pub.get_subscription_count() > 0, 60, alive=lambda: predictor.poll() is None
+        ), (tmp_path / "predictor.log").read_text()
+        obs.spin_until(lambda: False, 0.5)
+        for k, extended in enumerate([None, [0.1, 0.2, 0.3, 0.4], [0.1, float("nan"), 0.3, 0.4]], 1):
+            msg = SalusSignals(names=list(SIGNAL_NAMES), values=[0.1] * 12, chunk_index=k)
+            msg.header.stamp = Time(sec=0, nanosec=k * 100_000_000)
+            if extended is not None:
+                msg.extended_names, msg.extended_values = list(EXTENDED_SIGNAL_NAMES), extended
+            pub.publish(msg)
+            obs.spin_until(lambda: False, 0.1)
+
+        def withheld():
+            for array in reversed(obs.messages[contract.DIAGNOSTICS_TOPIC]):
+                for s in array.status:
+                    values = {kv.key: kv.value for kv in s.values}
+                    if s.name == "failure_predictor" and values.get("withheld") == "2":
+                        return values
+            return None
+
+        assert obs.spin_until(lambda: withheld() is not None, 20), (tmp_path / "predictor.log").read_text()
+        status = withheld()
+        assert status["withheld_missing_extended"] == "1" and status["withheld_non_finite"] == "1"
+        predictions = obs.messages[contract.PREDICTION_TOPIC]
+        assert len(predictions) == 1 and predictions[0].header.stamp.nanosec == 200_000_000
+        assert predictor.poll() is None
+    finally:
+        obs.close()
+        stop(predictor)

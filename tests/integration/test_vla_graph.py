@@ -71,13 +71,29 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     )
     checkpoint = work / "run" / "checkpoints" / "last" / "pretrained_model"
     assert (checkpoint / "model.safetensors").is_file()
+    # The statistics behind hidden_mahalanobis, by the real command (a 40-step policy rarely succeeds).
+    run(
+        [
+            sys.executable,
+            "-m",
+            "salus_vla.fit_hidden_stats",
+            "--checkpoint",
+            str(checkpoint),
+            "--episodes",
+            "1",
+            "--include-failures",
+        ],
+        work / "stats.log",
+        timeout=300,
+    )
+    assert (checkpoint / "salus_hidden_stats.safetensors").is_file()
     return checkpoint
 
 
 def test_tiny_policy_drives_the_sim_and_publishes_proposals_and_signals(tiny_checkpoint, tmp_path):
     from salus_common import contract
     from salus_common.contract import PROPOSAL_TOPIC, SIGNALS_TOPIC
-    from salus_common.names import SIGNAL_NAMES
+    from salus_common.names import EXTENDED_SIGNAL_NAMES, SIGNAL_NAMES
     from salus_common.qos import subscriber_qos
     from salus_msgs.msg import ActionProposal, SalusSignals
 
@@ -124,7 +140,15 @@ def test_tiny_policy_drives_the_sim_and_publishes_proposals_and_signals(tiny_che
     for msg in signals:
         assert tuple(msg.names) == SIGNAL_NAMES
         assert np.all(np.isfinite(msg.values))
+        assert tuple(msg.extended_names) == EXTENDED_SIGNAL_NAMES  # on by default (config/vla.yaml)
+        assert np.all(np.isfinite(msg.extended_values)) and len(msg.prefix_embedding) > 0
+        # hidden_state_norm is the norm of the published embedding
+        assert np.linalg.norm(msg.prefix_embedding) == pytest.approx(msg.values[3], rel=1e-4)
     assert max(s.values[0] for s in signals) > 0.0  # the ensemble's actions differ: its variance is positive
+    extended = np.array([s.extended_values for s in signals])
+    assert extended[:, EXTENDED_SIGNAL_NAMES.index("hidden_mahalanobis")].min() > 0.0
+    times = extended[:, EXTENDED_SIGNAL_NAMES.index("episode_time")]
+    assert times.min() == 0.0 and times.max() > 1.0
 
 
 def test_missing_checkpoint_fails_at_start_up_naming_it(tmp_path):

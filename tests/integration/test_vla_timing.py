@@ -34,17 +34,19 @@ def random_checkpoint(tmp_path_factory) -> Path:
     require_workspace()
     pytest.importorskip("lerobot.policies.smolvla.modeling_smolvla")
     sys.path.insert(0, str(REPO / "tests" / "salus_vla"))
-    from helpers import action_stats
+    from helpers import action_stats, write_hidden_stats
 
     from salus_vla.core.backbone import build_backbone
     from salus_vla.core.policy_factory import make_policy, make_smolvla_config
 
     work = tmp_path_factory.mktemp("random_vla")
-    config = make_smolvla_config(build_backbone(work / "backbone", "tiny"), device="cpu")
+    backbone = build_backbone(work / "backbone", "tiny")
+    config = make_smolvla_config(backbone, device="cpu")
     policy = make_policy(config, seed=0, dataset_stats=action_stats())
     folder = work / "checkpoint"
     for part in (policy.policy, policy.preprocessor, policy.postprocessor):
         part.save_pretrained(folder)
+    write_hidden_stats(folder, backbone)
     return folder
 
 

@@ -25,7 +25,7 @@ from salus_common.contract import (
     SIGNALS_TOPIC,
     camera_image_topic,
 )
-from salus_common.names import FAILURE_TYPES, HORIZONS_S, SIGNAL_NAMES
+from salus_common.names import EXTENDED_SIGNAL_NAMES, FAILURE_TYPES, HORIZONS_S, SIGNAL_NAMES
 from salus_common.robot_profile import PANDA_JOINT_NAMES
 from salus_data import cdr_messages as cdr
 from salus_data.bag_topics import topic_profile
@@ -64,8 +64,26 @@ def proposal_msg(stamp: int, k: int) -> bytes:
     )
 
 
-def signals_msg(stamp: int, k: int) -> bytes:
-    return cdr.salus_signals(stamp, list(SIGNAL_NAMES), np.arange(12, dtype=np.float32) * k, k // 5)
+EMBEDDING_DIM = 6
+
+
+def extended_at(k: int) -> np.ndarray:
+    """The extended signals of step k: 0.1 k, 0.2 k, ... (one value per EXTENDED_SIGNAL_NAMES)."""
+    return 0.1 * k * np.arange(1, len(EXTENDED_SIGNAL_NAMES) + 1, dtype=np.float32)
+
+
+def embedding_at(k: int) -> np.ndarray:
+    """The prefix embedding of step k: constant per chunk of 5 steps, as the VLA holds it for a chunk."""
+    return np.full(EMBEDDING_DIM, 0.5 * (k // 5), dtype=np.float32) + np.arange(EMBEDDING_DIM)
+
+
+def signals_msg(stamp: int, k: int, extended: bool = False) -> bytes:
+    values = np.arange(12, dtype=np.float32) * k
+    if not extended:
+        return cdr.salus_signals(stamp, list(SIGNAL_NAMES), values, k // 5)
+    return cdr.salus_signals(
+        stamp, list(SIGNAL_NAMES), values, k // 5, EXTENDED_SIGNAL_NAMES, extended_at(k), embedding_at(k)
+    )
 
 
 def prediction_msg(stamp: int, k: int) -> bytes:
@@ -87,6 +105,7 @@ class Episode:
     onset: float = math.nan
     start_ns: int = 5 * DT_NS
     vla: bool = False
+    extended: bool = False  # with vla: the extended signals and the prefix embedding too
     predictor: bool = False  # also /salus/prediction messages
     image_size: int = 16
     drop_steps: tuple[int, ...] = ()  # steps whose front image is missing
@@ -112,7 +131,7 @@ def episode_messages(ep: Episode) -> list[tuple[str, bytes]]:
         out.append((JOINT_STATES_TOPIC, joint_msg(stamp, state_at(k))))
         if ep.vla:
             out.append((PROPOSAL_TOPIC, proposal_msg(stamp, k)))
-            out.append((SIGNALS_TOPIC, signals_msg(stamp, k)))
+            out.append((SIGNALS_TOPIC, signals_msg(stamp, k, ep.extended)))
         if ep.predictor:
             out.append((PREDICTION_TOPIC, prediction_msg(stamp, k)))
         out.append((JOINT_COMMAND_TOPIC, joint_msg(stamp, state_at(k) + 0.05)))

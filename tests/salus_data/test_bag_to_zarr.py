@@ -237,3 +237,70 @@ def test_no_bags_is_a_usage_error(tmp_path: Path, capsys) -> None:
         bag_to_zarr.main([str(tmp_path / "empty"), "-o", str(tmp_path / "x.zarr")]) == bag_to_zarr.EXIT_USAGE
     )
     assert "no bags found" in capsys.readouterr().err
+
+
+def test_extended_signals_and_the_prefix_embedding_reach_the_store(tmp_path: Path) -> None:
+    from salus_common.names import EXTENDED_SIGNAL_NAMES, SIGNAL_NAMES
+
+    from .bag_fixtures import EMBEDDING_DIM, embedding_at, extended_at
+
+    episodes = [Episode(1, steps=8), Episode(2, steps=10, vla=True, extended=True)]
+    write_bags(tmp_path / "bags", episodes)
+    convert([tmp_path / "bags"], tmp_path / "out.zarr", ConvertConfig(images=False), log=pytest.fail)
+    root = open_store(tmp_path / "out.zarr")
+    assert root.attrs["signal_names"] == [*SIGNAL_NAMES, *EXTENDED_SIGNAL_NAMES]
+    assert root.attrs["prefix_embedding_dim"] == EMBEDDING_DIM
+    signals, embedding = root["data/signals"][:], root["data/prefix_embedding"][:]
+    assert signals.shape == (18, 16) and embedding.shape == (18, EMBEDDING_DIM)
+    assert embedding.dtype == np.float16
+    assert np.isnan(signals[:8]).all() and np.isnan(embedding[:8]).all()  # the expert episode: NaN rows
+    for k in range(1, 11):
+        np.testing.assert_allclose(signals[7 + k, 12:], extended_at(k), rtol=1e-6)
+        np.testing.assert_allclose(embedding[7 + k], embedding_at(k), rtol=1e-3)
+    problems, _ = verify_zarr.verify(tmp_path / "out.zarr")
+    assert problems == []
+
+
+def test_bags_recorded_before_the_extended_fields_still_convert(tmp_path: Path) -> None:
+    """A bag carries its own message definitions: one written with the 12-signal SalusSignals (before the
+    extended fields) reads with today's code, as 12 signals and no embedding."""
+    from salus_common.contract import SIGNALS_TOPIC
+    from salus_common.names import SIGNAL_NAMES
+    from salus_data.bag_writer import EpisodeBagRecorder, interface_msg_files, salus_typestore
+
+    old_dir = tmp_path / "old_msgs"
+    old_dir.mkdir()
+    for path in interface_msg_files("salus_msgs"):
+        text = Path(path).read_text()
+        if Path(path).stem == "SalusSignals":
+            text = text[: text.index("# Optional extended signals")]
+        (old_dir / Path(path).name).write_text(text)
+    old_store = salus_typestore(sorted(old_dir.glob("*.msg")))
+    assert "extended_values" not in old_store.types["salus_msgs/msg/SalusSignals"].__dataclass_fields__
+    header = typestore().types["std_msgs/msg/Header"]
+    stamp_type = typestore().types["builtin_interfaces/msg/Time"]
+
+    def old_signals(stamp: int, k: int) -> bytes:
+        msg = old_store.types["salus_msgs/msg/SalusSignals"](
+            header=header(stamp=stamp_type(sec=stamp // 10**9, nanosec=stamp % 10**9), frame_id=""),
+            names=list(SIGNAL_NAMES),
+            values=np.arange(12, dtype=np.float32) * k,
+            chunk_index=k // 5,
+        )
+        return bytes(old_store.serialize_cdr(msg, "salus_msgs/msg/SalusSignals"))
+
+    ep = Episode(7, steps=6, vla=True)
+    recorder = EpisodeBagRecorder(tmp_path / "bags", topic_profile(CAMERAS), old_store)
+    now, k = 0.0, 0
+    for topic, raw in episode_messages(ep):
+        if topic == SIGNALS_TOPIC:
+            k += 1
+            raw = old_signals(ep.start_ns + k * DT_NS, k)
+        recorder.message(topic, raw, log_ns=0, now=now)
+        now += 0.001
+    recorder.poll(now + 5.0)
+    convert([tmp_path / "bags"], tmp_path / "out.zarr", ConvertConfig(images=False), log=pytest.fail)
+    root = open_store(tmp_path / "out.zarr")
+    assert root.attrs["signal_names"] == list(SIGNAL_NAMES)
+    assert "prefix_embedding" not in set(root["data"].array_keys())
+    np.testing.assert_allclose(root["data/signals"][:, 1], np.arange(1, 7))

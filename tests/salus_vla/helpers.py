@@ -28,3 +28,17 @@ def observation(seed: int = 0, hw: tuple[int, int] = (72, 96)) -> dict:
     frames = {name: rng.integers(0, 256, (*hw, 3), dtype=np.uint8) for name in ("front", "wrist")}
     state = Q_READY + rng.normal(0.0, 0.1, 9).astype(np.float32)
     return make_observation(frames, state, TASK)
+
+
+def write_hidden_stats(checkpoint, backbone_dir, seed: int = 0):
+    """Statistics for the hidden_mahalanobis signal of an untrained checkpoint: random rows of the width of
+    the backbone's text model (the prefix embedding's width). Trained checkpoints fit real ones with
+    salus-fit-hidden-stats."""
+    import json
+    from pathlib import Path
+
+    from salus_vla.core.extended_signals import HiddenStats, hidden_stats_path
+
+    config = json.loads((Path(backbone_dir) / "config.json").read_text())
+    rows = np.random.default_rng(seed).normal(size=(64, int(config["text_config"]["hidden_size"])))
+    return HiddenStats.fit(rows, {"note": "random rows for tests"}).save(hidden_stats_path(checkpoint))

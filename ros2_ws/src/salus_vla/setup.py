@@ -26,6 +26,7 @@ setup(
             "salus-package-policy = salus_vla.package_policy:main",
             "salus-train-vla = salus_vla.train:main",
             "salus-eval-vla = salus_vla.evaluate:main",
+            "salus-fit-hidden-stats = salus_vla.fit_hidden_stats:main",
         ],
     },
 )

@@ -25,6 +25,15 @@ SIGNAL_NAMES: tuple[str, ...] = (
 )
 NUM_SIGNALS = len(SIGNAL_NAMES)
 
+# The optional extended set (the VLA node's ``extended_signals``), carried in SalusSignals.extended_*
+# and appended after the 12 in Zarr ``signals`` rows; definitions in salus_vla/core/extended_signals.py.
+EXTENDED_SIGNAL_NAMES: tuple[str, ...] = (
+    "chunk_disagreement",  # mean distance of the new chunk from the old one where they overlap [rad]
+    "reversal_rate",  # share of commanded arm-joint velocities that changed sign, recent window [1]
+    "hidden_mahalanobis",  # Mahalanobis distance of the prefix hidden state to nominal operation [1]
+    "episode_time",  # time since the episode's first control step [s] (what the timeout type depends on)
+)
+
 
 class Outcome(StrEnum):
     """How an episode ended; every value but ``success`` is a failure type."""

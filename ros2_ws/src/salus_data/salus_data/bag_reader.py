@@ -199,12 +199,14 @@ class EpisodeData:
     action: Stream  # commanded positions (n, J)
     proposal_mean: Stream
     proposal_std: Stream
-    signals: Stream  # (n, 12)
-    signal_names: tuple[str, ...]
+    signals: Stream  # (n, 12), or (n, 12 + extended) when the VLA published the extended signals
+    signal_names: tuple[str, ...]  # the 12, then the extended names if any
     images: dict[str, Stream]  # camera -> (H, W, 3) uint8 per message (None without pixels)
     image_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # camera -> (H, W, 3)
     counts: dict[str, int] = field(default_factory=dict)  # messages per topic in the bag (whole file)
     predictions: Predictions = field(default_factory=Predictions)
+    # SalusSignals.prefix_embedding per message that carried one (n, D)
+    prefix_embedding: Stream = field(default_factory=lambda: Stream(np.zeros(0, dtype=np.int64), []))
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -447,15 +449,7 @@ class _Decoder:
             std.values.append(self._reorder(info, PROPOSAL_TOPIC, stamp, names, msg.std, joint_names))
         mean.stamps = std.stamps = np.array(stamps, dtype=np.int64)
 
-        signals = Stream(np.zeros(0, dtype=np.int64), [])
-        signal_names: tuple[str, ...] = ()
-        stamps = []
-        for stamp, raw in window(SIGNALS_TOPIC):
-            msg = self._decode(SIGNALS_TOPIC, raw)
-            stamps.append(stamp)
-            signals.values.append(np.asarray(msg.values, dtype=np.float64))
-            signal_names = signal_names or tuple(msg.names)
-        signals.stamps = np.array(stamps, dtype=np.int64)
+        signals, signal_names, embedding = self._signals(window(SIGNALS_TOPIC))
 
         predictions = self._predictions(window(PREDICTION_TOPIC))
         cameras = tuple(sorted({c for t in raw_by_topic if (c := camera_of(t)) is not None}))
@@ -489,7 +483,32 @@ class _Decoder:
             image_shapes=shapes,
             counts=dict(counts),
             predictions=predictions,
+            prefix_embedding=embedding,
         )
+
+    def _signals(self, items: list[tuple[int, bytes]]) -> tuple[Stream, tuple[str, ...], Stream]:
+        """Signal rows (the 12, then the extended ones; NaN where a message lacks them), their names and
+        the prefix embeddings. Bags recorded before the extended fields existed decode with their own
+        (embedded) type, which has none of them."""
+        decoded = [(stamp, self._decode(SIGNALS_TOPIC, raw)) for stamp, raw in items]
+        base_names = next((tuple(m.names) for _, m in decoded if len(m.names)), ())
+        extended_names = next(
+            (tuple(m.extended_names) for _, m in decoded if len(getattr(m, "extended_names", ()))), ()
+        )
+        nan_extended = np.full(len(extended_names), np.nan)
+        rows, embedding = Stream(np.array([s for s, _ in decoded], dtype=np.int64), []), Stream([], [])
+        embedding_stamps = []
+        for stamp, msg in decoded:
+            extended = np.asarray(getattr(msg, "extended_values", ()), dtype=np.float64)
+            if extended.size != len(extended_names):
+                extended = nan_extended
+            rows.values.append(np.concatenate([np.asarray(msg.values, dtype=np.float64), extended]))
+            vector = np.asarray(getattr(msg, "prefix_embedding", ()), dtype=np.float32)
+            if vector.size:
+                embedding_stamps.append(stamp)
+                embedding.values.append(vector)
+        embedding.stamps = np.array(embedding_stamps, dtype=np.int64)
+        return rows, base_names + extended_names, embedding
 
     def _predictions(self, items: list[tuple[int, bytes]]) -> Predictions:
         """Prediction messages whose probabilities fit their horizons x types (others are skipped)."""

@@ -15,7 +15,9 @@ Layout (``T`` = steps of all episodes concatenated, ``E`` = episodes; per-key de
     data/action            (T, J) float32        executed joint position targets (/joint_command)
     data/proposal_mean     (T, J) float32        VLA ensemble mean; NaN rows where no proposal
     data/proposal_std      (T, J) float32        VLA ensemble std; NaN rows where no proposal
-    data/signals           (T, 12) float32       SALUS signals; NaN rows where none
+    data/signals           (T, S) float32        SALUS signals (the 12, then the extended ones when the VLA
+                                                 published them: attrs signal_names); NaN rows where none
+    data/prefix_embedding  (T, D) float16        VLA prefix embedding (only with extended signals); NaN rows
     data/labels            (T, 4, 4) uint8       horizon x failure type (horizon_labels.py)
     data/post_onset        (T,) bool             the step is at/after the failure onset
     data/t                 (T,) float64          seconds since the episode's start event
@@ -68,7 +70,7 @@ from salus_common.names import FAILURE_TYPES, HORIZONS_S, SIGNAL_NAMES
 from salus_data.bag_reader import BagReadError, find_bags, read_episodes, read_frames
 from salus_data.episode_steps import MATCH_FRACTION, EpisodeSteps, align_episode
 from salus_data.horizon_labels import horizon_steps
-from salus_data.zarr_layout import FORMAT, FORMAT_VERSION, META_DTYPES, image_key
+from salus_data.zarr_layout import FORMAT, FORMAT_VERSION, META_DTYPES, PREFIX_EMBEDDING_KEY, image_key
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 VECTOR_CHUNK = 1024  # steps per chunk of the small per-step arrays
@@ -285,6 +287,11 @@ def _create_store(
             "image_keys": [f"data/{image_key(c)}" for c in cameras],
             "joint_names": episodes[0].joint_names,
             "signal_names": next((e.signal_names for e in episodes if e.signal_names), list(SIGNAL_NAMES)),
+            "prefix_embedding_dim": (
+                int(episodes[0].arrays[PREFIX_EMBEDDING_KEY].shape[1])
+                if PREFIX_EMBEDDING_KEY in episodes[0].arrays
+                else 0
+            ),
             "failure_types": list(config.failure_types),
             "horizons_s": list(config.horizons_s),
             "control_rate_hz": rates[0] if len(rates) == 1 else rates,
@@ -295,7 +302,8 @@ def _create_store(
                 "onset, and 1 at and after it (data/post_onset marks those steps); success episodes are 0"
             ),
             "nan_policy": (
-                "data/proposal_mean, data/proposal_std and data/signals hold NaN rows at steps without a "
+                "data/proposal_mean, data/proposal_std, data/signals (and data/prefix_embedding) hold NaN "
+                "rows at steps without a "
                 "message (all steps of episodes recorded without a VLA: meta/has_proposal, meta/has_signals "
                 "false); every other key is finite"
             ),
@@ -394,6 +402,7 @@ def convert(
         episodes = [e for p in planned for e in p.episodes]
         every_camera = episodes[0].cameras if episodes else []
         cameras = (list(config.cameras) or every_camera) if config.images else []
+        _widen_signal_less(episodes)
         episodes, rejected = _compatible(episodes, cameras)
         errors += rejected
         for error in errors:
@@ -436,6 +445,19 @@ def _frame_jobs(store: Path, episodes: Sequence[EpisodeSteps], cameras: Sequence
     return [FrameJob(bag, str(store), tuple(cameras), tuple(items)) for bag, items in by_bag.items()]
 
 
+def _widen_signal_less(episodes: list[EpisodeSteps]) -> None:
+    """Episodes recorded without a VLA get NaN signal (and embedding) rows as wide as the VLA episodes'."""
+    ref = next((e for e in episodes if e.has_signals), None)
+    if ref is None:
+        return
+    for e in episodes:
+        if e.has_signals:
+            continue
+        for key, dtype in (("signals", np.float32), (PREFIX_EMBEDDING_KEY, np.float16)):
+            if key in ref.arrays:
+                e.arrays[key] = np.full((e.steps, ref.arrays[key].shape[1]), np.nan, dtype=dtype)
+
+
 def _compatible(episodes: list[EpisodeSteps], cameras: Sequence[str]) -> tuple[list[EpisodeSteps], list[str]]:
     """Episodes whose cameras, image sizes and joints match the first one's; errors for the others."""
     if not episodes:
@@ -452,7 +474,12 @@ def _compatible(episodes: list[EpisodeSteps], cameras: Sequence[str]) -> tuple[l
         if e.joint_names != ref.joint_names:
             problems.append(f"joints {e.joint_names} differ from {ref.joint_names}")
         if e.arrays["signals"].shape[1] != ref.arrays["signals"].shape[1]:
-            problems.append("a different number of signals")
+            problems.append("a different number of signals (extended signals on in one recording only?)")
+        if (PREFIX_EMBEDDING_KEY in e.arrays) != (PREFIX_EMBEDDING_KEY in ref.arrays) or (
+            PREFIX_EMBEDDING_KEY in e.arrays
+            and e.arrays[PREFIX_EMBEDDING_KEY].shape[1] != ref.arrays[PREFIX_EMBEDDING_KEY].shape[1]
+        ):
+            problems.append("a different prefix embedding (or none)")
         if problems:
             errors.append(f"{e.bag}: episode {e.episode_id} left out: {'; '.join(problems)}")
         else:

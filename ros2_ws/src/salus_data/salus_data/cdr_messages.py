@@ -120,12 +120,23 @@ def action_proposal(
     return serialize(msg, "salus_msgs/msg/ActionProposal")
 
 
-def salus_signals(stamp_ns: int, names: Sequence[str], values: np.ndarray, chunk_index: int) -> bytes:
+def salus_signals(
+    stamp_ns: int,
+    names: Sequence[str],
+    values: np.ndarray,
+    chunk_index: int,
+    extended_names: Sequence[str] = (),
+    extended_values: np.ndarray | None = None,
+    prefix_embedding: np.ndarray | None = None,
+) -> bytes:
     msg = typestore().types["salus_msgs/msg/SalusSignals"](
         header=header(stamp_ns),
         names=list(names),
         values=np.asarray(values, dtype=np.float32),
         chunk_index=chunk_index,
+        extended_names=list(extended_names),
+        extended_values=np.asarray([] if extended_values is None else extended_values, dtype=np.float32),
+        prefix_embedding=np.asarray([] if prefix_embedding is None else prefix_embedding, dtype=np.float32),
     )
     return serialize(msg, "salus_msgs/msg/SalusSignals")
 

@@ -21,7 +21,7 @@ from salus_common.contract import JOINT_COMMAND_TOPIC, JOINT_STATES_TOPIC
 from salus_common.names import NUM_SIGNALS
 from salus_data.bag_reader import EpisodeData, Stream
 from salus_data.horizon_labels import horizon_labels
-from salus_data.zarr_layout import image_key
+from salus_data.zarr_layout import PREFIX_EMBEDDING_KEY, image_key
 
 MATCH_FRACTION = 0.25  # a message matches a step if its stamp is within this fraction of dt
 
@@ -177,6 +177,12 @@ def align_episode(
         "t": times.astype(np.float64) * 1e-9,
         "stamp_ns": grid.astype(np.int64),
     }
+    if not episode.prefix_embedding.empty:
+        embedding_index = match_steps(grid, episode.prefix_embedding.stamps, tolerance)
+        width = len(episode.prefix_embedding.values[0])
+        arrays[PREFIX_EMBEDDING_KEY] = _rows(episode.prefix_embedding, embedding_index, width).astype(
+            np.float16
+        )
     custom = episode.custom_data
     return EpisodeSteps(
         bag=str(episode.bag),

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from salus_data.horizon_labels import horizon_labels
-from salus_data.zarr_layout import FORMAT, META_DTYPES, image_key
+from salus_data.zarr_layout import FORMAT, META_DTYPES, PREFIX_EMBEDDING_KEY, image_key
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 FINITE_KEYS = ("state", "joint_velocity", "action", "t")
@@ -90,6 +90,11 @@ def verify(path: str | Path, all_frames: bool = False) -> tuple[list[str], str]:
     }
     data = root["data"]
     present = set(data.array_keys())
+    nan_row_keys = dict(NAN_ROW_KEYS)
+    embedding_dim = int(attrs.get("prefix_embedding_dim") or 0)
+    if embedding_dim or PREFIX_EMBEDDING_KEY in present:
+        expected[PREFIX_EMBEDDING_KEY] = ("float16", (total, embedding_dim))
+        nan_row_keys[PREFIX_EMBEDDING_KEY] = "has_signals"
     for key, (dtype, shape) in expected.items():
         if key not in present:
             problems.append(f"data/{key} is missing")
@@ -137,7 +142,7 @@ def verify(path: str | Path, all_frames: bool = False) -> tuple[list[str], str]:
         if bad.size:
             problems.append(f"data/{key}: {bad.size} steps with NaN/inf (first at step {bad[0]})")
     nan_rows: dict[str, int] = {}
-    for key, flag in NAN_ROW_KEYS.items():
+    for key, flag in nan_row_keys.items():
         array = np.asarray(data[key][:]).reshape(total, -1)
         finite = np.isfinite(array)
         partial = np.flatnonzero(finite.any(axis=1) & ~finite.all(axis=1))

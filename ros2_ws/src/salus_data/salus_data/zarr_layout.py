@@ -8,6 +8,9 @@ from __future__ import annotations
 FORMAT = "salus-replay-buffer"
 FORMAT_VERSION = 1
 IMAGE_PREFIX = "camera_"
+# data/<key> of the VLA's prefix embedding (float16, NaN rows where none): only in stores of episodes that
+# were recorded with the extended signals on.
+PREFIX_EMBEDDING_KEY = "prefix_embedding"
 
 # meta/<key>: one entry per episode; "str" is zarr's variable-length string dtype.
 META_DTYPES: dict[str, str] = {

@@ -10,8 +10,8 @@ checkpoint: every episode with the held-out injection). The report gives, per ho
 step-level AUROC, PR-AUC, F1, precision and recall (F1 at the validation F1-optimal threshold); episode-level
 AUROC on the running maximum (SAFE's protocol); the conformal threshold, the measured false-positive rate on
 held-out successful episodes, the detection rate and lead time; baselines (ensemble variance alone, a linear
-probe on the same signals, chance) and, with ``--ablation``, each signal alone and the MLP retrained
-without each signal.
+probe on the same signals, a linear probe on the prefix hidden state where the store has it, chance) and,
+with ``--ablation``, each signal alone and the MLP retrained without each signal.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from salus_common.names import SIGNAL_NAMES
 from salus_monitor.core.episodes import Episode, StoreError, load_episodes, scenario_name
 from salus_monitor.core.evaluation import (
     ANY,
+    AlertMetrics,
     ScoredEpisode,
     alert_metrics,
     episode_auroc,
@@ -84,6 +85,29 @@ def variance_step_rows(episodes: list[Episode], horizon: int) -> tuple[np.ndarra
     return np.concatenate(scores), np.concatenate(labels)
 
 
+def hidden_state_probe(
+    episodes: list[Episode],
+    split: Split,
+    test: list[Episode],
+    probe_cfg: TrainConfig,
+    horizons: tuple[float, ...],
+    types: tuple[str, ...],
+) -> tuple[list[ScoredEpisode], dict, AlertMetrics] | None:
+    """The linear probe on the prefix embedding (None when the store has none): scored test episodes,
+    step metrics and alert metrics, as for the predictor."""
+    if any(ep.embedding is None for ep in episodes):
+        return None
+    as_signals = [replace(ep, signals=ep.embedding) for ep in episodes]
+    dim = as_signals[0].signals.shape[1]
+    names = tuple(f"prefix_embedding_{i}" for i in range(dim))
+    cfg = replace(probe_cfg, signals=None)
+    probe = train_predictor(as_signals, split, names, horizons, types, cfg).predictor
+    by_id = {ep.episode_id: ep for ep in as_signals}
+    scored = scored_episodes(probe, [by_id[ep.episode_id] for ep in test])
+    cells = step_metrics(scored, probe.meta.cell_thresholds, probe.meta.extra["any_thresholds"], types)
+    return scored, cells, alert_metrics(scored, probe.meta.threshold)
+
+
 def sample_episodes(scored: list[ScoredEpisode]) -> list[ScoredEpisode]:
     """One episode per outcome (the first in store order), successes first."""
     chosen: dict[str, ScoredEpisode] = {}
@@ -107,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         predictor = FailurePredictor.load(args.checkpoint)
         meta = predictor.meta
         store = args.store or Path(meta.extra.get("store", ""))
-        episodes, info = load_episodes(store)
+        episodes, info = load_episodes(store, embedding=True)
         split = Split.from_dict(meta.extra["split"])
         test = select(episodes, split.test)
     except (CheckpointError, StoreError, ValueError, KeyError, OSError) as exc:
@@ -135,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         probe_scored, probe.meta.cell_thresholds, probe.meta.extra["any_thresholds"], types
     )
     probe_alerts = alert_metrics(probe_scored, probe.meta.threshold)
+    hidden_probe = hidden_state_probe(episodes, split, test, probe_cfg, horizons, types)
     probs, labels = step_rows(scored)
     prevalence = float(labels[:, REPORT_HORIZON].any(axis=1).mean())
 
@@ -282,6 +307,21 @@ def main(argv: list[str] | None = None) -> int:
                     fmt(probe_alerts.fpr),
                     fmt(probe_alerts.median_lead_s, 2),
                 ],
+                *(
+                    [
+                        [
+                            "linear probe on the prefix hidden state",
+                            fmt(episode_auroc(hidden_probe[0])),
+                            fmt(hidden_probe[1][(REPORT_HORIZON, ANY)].auroc),
+                            fmt(hidden_probe[1][(REPORT_HORIZON, ANY)].pr_auc),
+                            fmt(hidden_probe[1][(REPORT_HORIZON, ANY)].f1),
+                            fmt(hidden_probe[2].fpr),
+                            fmt(hidden_probe[2].median_lead_s, 2),
+                        ]
+                    ]
+                    if hidden_probe
+                    else []
+                ),
                 [
                     "ensemble variance alone",
                     fmt(var_ep_auroc),
@@ -304,9 +344,13 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "",
         "Chance: a random score (AUROC 0.5, PR-AUC = the positive rate, F1 of alerting on every step). "
-        "A linear probe on the VLA's prefix hidden state needs the hidden state recorded per step, which "
-        "the store does not "
-        "hold (SalusSignals carries its norm and variance only): not run.",
+        + (
+            "The hidden-state probe is a linear layer (trained as the predictor, focal loss, same split) on "
+            "the prefix embedding (data/prefix_embedding: the mean final prefix hidden state of a chunk)."
+            if hidden_probe
+            else "A linear probe on the VLA's prefix hidden state needs data/prefix_embedding, which this "
+            "store does not hold (recorded without the extended signals): not run."
+        ),
         "",
         "## Signals",
         "",
@@ -351,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         "baselines": {
             "linear_probe_episode_auroc": episode_auroc(probe_scored),
             "variance_episode_auroc": var_ep_auroc,
+            "hidden_probe_episode_auroc": episode_auroc(hidden_probe[0]) if hidden_probe else None,
         },
         "single_signal_episode_auroc": single,
         "drop_one": {

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.clock import Clock, ClockType
@@ -22,14 +23,20 @@ from rclpy.node import Node
 from salus_common import contract
 from salus_common.config import setting
 from salus_common.diagnostics import diagnostic_array
-from salus_common.names import FAILURE_TYPES, HORIZONS_S, PREDICTOR_NODE_NAME, SIGNAL_NAMES
+from salus_common.names import (
+    EXTENDED_SIGNAL_NAMES,
+    FAILURE_TYPES,
+    HORIZONS_S,
+    PREDICTOR_NODE_NAME,
+    SIGNAL_NAMES,
+)
 from salus_common.node_runner import run_node
 from salus_common.parameters import check_no_unknown_parameters, declare_config, declare_robot_profile
 from salus_common.qos import create_publisher, create_subscription
 from salus_common.rejection import InputRejectedError
 from salus_common.stamps import NS_PER_S, stamp_ns
 from salus_monitor.core.predictor import FailurePredictor
-from salus_monitor.core.signal_check import LatencyWindow, check_stamp, checked_signals
+from salus_monitor.core.signal_check import LatencyWindow, check_stamp, checked_extended, checked_signals
 from salus_msgs.msg import EpisodeEvent, FailurePrediction, SalusSignals
 
 
@@ -68,10 +75,14 @@ class FailurePredictorNode(Node):
         torch.set_num_threads(p.threads)
         self.predictor = FailurePredictor.load(p.checkpoint)
         meta = self.predictor.meta
-        if meta.all_signal_names != SIGNAL_NAMES:
+        unknown = [n for n in meta.signal_names if n not in SIGNAL_NAMES + EXTENDED_SIGNAL_NAMES]
+        if unknown:
             raise ValueError(
-                f"{p.checkpoint}: trained on signals {meta.all_signal_names}, the graph has {SIGNAL_NAMES}"
+                f"{p.checkpoint}: reads signals {unknown} that the graph does not publish "
+                f"({SIGNAL_NAMES + EXTENDED_SIGNAL_NAMES})"
             )
+        self.base_inputs = [SIGNAL_NAMES.index(n) for n in meta.signal_names if n in SIGNAL_NAMES]
+        self.extended_inputs = [n for n in meta.signal_names if n in EXTENDED_SIGNAL_NAMES]
         if tuple(meta.horizons_s) != HORIZONS_S or tuple(meta.failure_types) != FAILURE_TYPES:
             raise ValueError(
                 f"{p.checkpoint}: horizons/types {meta.horizons_s}/{meta.failure_types} differ from "
@@ -114,6 +125,7 @@ class FailurePredictorNode(Node):
         started = time.perf_counter()
         try:
             row = checked_signals(msg.names, msg.values, SIGNAL_NAMES)
+            extended = checked_extended(msg.extended_names, msg.extended_values, self.extended_inputs)
             stamp = stamp_ns(msg.header.stamp)
             check_stamp(stamp, self.newest_ns, self.get_clock().now().nanoseconds, self.max_age_ns)
         except InputRejectedError as err:
@@ -124,7 +136,9 @@ class FailurePredictorNode(Node):
             )
             return
         self.newest_ns = stamp if self.newest_ns is None else max(self.newest_ns, stamp)
-        probs = self.predictor.step(row)
+        base = dict(zip((SIGNAL_NAMES[i] for i in self.base_inputs), row[self.base_inputs], strict=True))
+        inputs = np.array([base[n] if n in base else extended[n] for n in self.predictor.meta.signal_names])
+        probs = self.predictor.step_inputs(inputs)
         max_risk = float(probs.max())
         alert = max_risk >= self.threshold
         out = FailurePrediction(

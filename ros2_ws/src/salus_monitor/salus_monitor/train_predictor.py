@@ -24,9 +24,16 @@ import torch
 import yaml
 from tqdm import tqdm
 
+from salus_common.names import EXTENDED_SIGNAL_NAMES, SIGNAL_NAMES
 from salus_monitor.core.episodes import StoreError, load_episodes, outcome_counts
 from salus_monitor.core.splits import DEFAULT_FRACTIONS, split_episodes
 from salus_monitor.core.training import TrainConfig, train_predictor
+
+SIGNAL_SETS: dict[str, list[str]] = {
+    "base": list(SIGNAL_NAMES),
+    "extended": [*SIGNAL_NAMES, *EXTENDED_SIGNAL_NAMES],
+    "extended-no-time": [*SIGNAL_NAMES, *(n for n in EXTENDED_SIGNAL_NAMES if n != "episode_time")],
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--focal-gamma", type=float)
     p.add_argument("--alpha", type=float, help="target false-alarm rate of the conformal threshold (0.1)")
     p.add_argument("--signals", nargs="*", help="train on these signals only (ablations)")
+    p.add_argument(
+        "--signal-set",
+        choices=sorted(SIGNAL_SETS),
+        help="a named input set: base (the 12), extended (all), extended-no-time (all but episode_time)",
+    )
     p.add_argument("--seed", type=int, help="training seed (0)")
     p.add_argument("--split-seed", type=int, default=0, help="episode split seed (0)")
     p.add_argument("--fractions", type=float, nargs=4, default=list(DEFAULT_FRACTIONS), metavar="F")
@@ -79,6 +91,10 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         value = getattr(args, name)
         if value is not None:
             values[name] = value
+    if args.signal_set is not None:
+        if args.signals:
+            raise ValueError("give --signals or --signal-set, not both")
+        values["signals"] = SIGNAL_SETS[args.signal_set]
     cfg = TrainConfig.from_dict(values, str(args.config or "the options"))
     if cfg.kind == "mlp" and cfg.window != 1:
         raise ValueError("the mlp reads one step: use --window 1 (or --kind gru for a window)")

@@ -22,6 +22,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from tqdm import tqdm
 from salus_common.episode_summary import EpisodeRecord, format_episode_line, format_summary
 from salus_common.lockstep_env import LockstepEnv, make_env
 from salus_common.names import PERTURBATION_TYPES, TASK_INSTRUCTION
-from salus_vla.core.controller import VlaController
+from salus_vla.core.controller import ControlStep, VlaController
 from salus_vla.core.policy_loader import LoadedPolicy, check_features, load_policy
 
 
@@ -77,7 +78,13 @@ def camera_hw(loaded: LoadedPolicy) -> tuple[int, int]:
     return height, width
 
 
-def run_episode(env: LockstepEnv, controller: VlaController, seed: int) -> tuple[EpisodeRecord, dict]:
+def run_episode(
+    env: LockstepEnv,
+    controller: VlaController,
+    seed: int,
+    on_step: Callable[[ControlStep], None] | None = None,
+) -> tuple[EpisodeRecord, dict]:
+    """One lockstep episode; ``on_step`` sees every control step (e.g. to collect embeddings)."""
     started = time.perf_counter()
     drawn = env.reset(seed)
     controller.reset(seed)  # the same noise per episode seed as the node draws
@@ -90,6 +97,8 @@ def run_episode(env: LockstepEnv, controller: VlaController, seed: int) -> tuple
         if step.inference_ms:
             inference_ms.append(step.inference_ms)
         signals.append(step.signals)
+        if on_step is not None:
+            on_step(step)
         ended = env.step(step.action)
         if ended is not None:
             break

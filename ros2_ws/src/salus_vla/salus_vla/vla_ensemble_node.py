@@ -2,8 +2,9 @@
 
 Subscribes the robot's cameras, ``/joint_states`` and ``/salus/episode``; per control step publishes
 ``/salus/proposal`` (ActionProposal: mean, std, the K samples, the stamp of the observation the chunk came
-from), ``/salus/signals`` (the 12 SALUS signals) and the mean action as a ``/joint_command``, limited to the
-robot profile's joint range and velocity limits. The safety filter, when present, sits in the command path
+from), ``/salus/signals`` (the 12 SALUS signals; with ``extended_signals``, also the extended set and
+the prefix embedding) and the mean action as a ``/joint_command``, limited to the robot profile's joint
+range and velocity limits. The safety filter, when present, sits in the command path
 by remapping this node's ``/joint_command`` (the VLA proposes; the filter alone commands).
 
 **Asynchronous chunking** (default): inference runs in a worker thread, never on the executor; the next
@@ -37,7 +38,7 @@ from salus_common.config import setting
 from salus_common.diagnostics import diagnostic_array
 from salus_common.image_codec import ImageCodecError, image_to_rgb8
 from salus_common.joint_vector import JointVectorError, joint_vector, limit_target
-from salus_common.names import SIGNAL_NAMES, TASK_INSTRUCTION, VLA_NODE_NAME
+from salus_common.names import EXTENDED_SIGNAL_NAMES, SIGNAL_NAMES, TASK_INSTRUCTION, VLA_NODE_NAME
 from salus_common.node_runner import run_node
 from salus_common.parameters import check_no_unknown_parameters, declare_config, declare_robot_profile
 from salus_common.qos import create_publisher, create_subscription
@@ -45,6 +46,7 @@ from salus_common.stamps import NS_PER_S, stamp_ns, time_msg_ns
 from salus_msgs.msg import ActionProposal, EpisodeEvent, SalusSignals
 from salus_vla.core.chunk_schedule import TimedChunk
 from salus_vla.core.controller import ControlStep, NonFiniteActionError, VlaController
+from salus_vla.core.extended_signals import ExtendedSignalExtractor, HiddenStats, hidden_stats_path
 from salus_vla.core.policy_loader import check_features, load_policy
 from salus_vla.observation_sync import Observation, StampedFrames
 
@@ -92,6 +94,13 @@ class VlaNodeConfig:
         0, "seed of the ensemble's noise (restarted per episode from it and the episode seed)", low=0
     )
     signal_window: int = setting(10, "steps in the trajectory-divergence window", low=1)
+    extended_signals: bool = setting(
+        True, "also publish the extended signals and the prefix embedding (SalusSignals.extended_*)"
+    )
+    hidden_stats: str = setting(
+        "", "prefix-embedding statistics for hidden_mahalanobis ('' = the checkpoint folder's)"
+    )
+    reversal_window: int = setting(10, "steps in the command-reversal-rate window", low=2)
     sync: Literal["exact", "latest"] = setting(
         "exact",
         "exact: act when joint states and every camera share a stamp; latest: act on joint states with the "
@@ -137,6 +146,10 @@ class VlaEnsembleNode(Node):
             action_dim=len(self.robot.joint_names),
         )
         self.dt_ns = round(self.robot.control_dt * NS_PER_S)
+        extended = None
+        if p.extended_signals:
+            stats = HiddenStats.load(p.hidden_stats or hidden_stats_path(p.checkpoint))
+            extended = ExtendedSignalExtractor(stats, self.robot.control_dt, p.reversal_window)
         self.controller = VlaController(
             loaded,
             p.task,
@@ -148,6 +161,7 @@ class VlaEnsembleNode(Node):
             lookahead=p.lookahead,
             blend_steps=p.blend_steps,
             max_age_steps=round(p.max_chunk_age_s / self.robot.control_dt),
+            extended=extended,
         )
         self.blocking = p.blocking
         self.model_id = str(p.checkpoint)
@@ -183,7 +197,8 @@ class VlaEnsembleNode(Node):
             f"K={self.controller.num_samples}, {self.controller.n_action_steps} planned actions per chunk of "
             f"{loaded.chunk_size}, "
             + ("blocking" if self.blocking else f"asynchronous, lookahead {p.lookahead}")
-            + f", blend {p.blend_steps}; cameras {list(self.robot.cameras)}"
+            + f", blend {p.blend_steps}; cameras {list(self.robot.cameras)}; extended signals "
+            + ("on" if extended is not None else "off")
         )
 
     def log_warm_up(self, warm: Future[float]) -> None:
@@ -305,14 +320,17 @@ class VlaEnsembleNode(Node):
                 model_id=self.model_id,
             )
         )
-        self.pub_signals.publish(
-            SalusSignals(
-                header=header,
-                names=list(SIGNAL_NAMES),
-                values=step.signals.astype(np.float32).tolist(),
-                chunk_index=step.chunk_index,
-            )
+        signals = SalusSignals(
+            header=header,
+            names=list(SIGNAL_NAMES),
+            values=step.signals.astype(np.float32).tolist(),
+            chunk_index=step.chunk_index,
         )
+        if step.extended is not None and step.prefix_embedding is not None:
+            signals.extended_names = list(EXTENDED_SIGNAL_NAMES)
+            signals.extended_values = step.extended.astype(np.float32).tolist()
+            signals.prefix_embedding = step.prefix_embedding.astype(np.float32).tolist()
+        self.pub_signals.publish(signals)
         self.pub_command.publish(JointState(header=header, name=names, position=[float(v) for v in target]))
 
     # --- diagnostics -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from salus_common.names import FAILURE_TYPES, HORIZONS_S, SIGNAL_NAMES
+from salus_common.names import EXTENDED_SIGNAL_NAMES, FAILURE_TYPES, HORIZONS_S, SIGNAL_NAMES
 
 
 class StoreError(ValueError):
@@ -31,6 +31,7 @@ class Episode:
     labels: np.ndarray  # (T, H, K) uint8
     post_onset: np.ndarray  # (T,) bool
     action: np.ndarray  # (T, J) executed joint targets
+    embedding: np.ndarray | None = None  # (T, D) float32 prefix embedding, when loaded and recorded
 
     @property
     def failed(self) -> bool:
@@ -49,8 +50,12 @@ def _strings(array) -> list[str]:
     return [str(v) for v in array[:]]
 
 
-def load_episodes(store: str | Path) -> tuple[list[Episode], StoreInfo]:
-    """Every episode of ``store`` that has SALUS signals, with the store's names checked against ours."""
+def load_episodes(store: str | Path, embedding: bool = False) -> tuple[list[Episode], StoreInfo]:
+    """Every episode of ``store`` that has SALUS signals, with the store's names checked against ours.
+
+    Signals are the 12 and, in stores recorded with the extended signals, those after them. With
+    ``embedding``, the prefix embedding too (None where the store has none).
+    """
     import zarr  # imported here so that the pure modules stay importable without zarr
 
     path = Path(store)
@@ -69,7 +74,9 @@ def load_episodes(store: str | Path) -> tuple[list[Episode], StoreInfo]:
         horizons_s=tuple(float(h) for h in attrs["horizons_s"]),
         control_rate_hz=float(attrs["control_rate_hz"]),
     )
-    if info.signal_names != SIGNAL_NAMES or info.failure_types != FAILURE_TYPES:
+    names = info.signal_names
+    extended_ok = all(n in EXTENDED_SIGNAL_NAMES for n in names[len(SIGNAL_NAMES) :])
+    if names[: len(SIGNAL_NAMES)] != SIGNAL_NAMES or not extended_ok or info.failure_types != FAILURE_TYPES:
         raise StoreError(
             f"{path}: signal names {info.signal_names} / failure types {info.failure_types} differ from "
             f"salus_common.names"
@@ -86,6 +93,9 @@ def load_episodes(store: str | Path) -> tuple[list[Episode], StoreInfo]:
         data["post_onset"][:],
         data["t"][:],
         data["action"][:],
+    )
+    embeddings = (
+        data["prefix_embedding"][:] if embedding and "prefix_embedding" in data.array_keys() else None
     )
     ids, outcomes, perturbations = (
         _strings(meta["episode_id"]),
@@ -110,6 +120,7 @@ def load_episodes(store: str | Path) -> tuple[list[Episode], StoreInfo]:
                 labels=labels[a:b],
                 post_onset=post_onset[a:b],
                 action=action[a:b],
+                embedding=None if embeddings is None else embeddings[a:b].astype(np.float32),
             )
         )
     if not episodes:

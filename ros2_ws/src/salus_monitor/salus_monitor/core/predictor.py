@@ -152,7 +152,11 @@ class FailurePredictor:
 
     def step(self, row: np.ndarray) -> np.ndarray:
         """One finite (S_all,) signal row -> (H, K) probabilities (the caller rejects non-finite rows)."""
-        z = self.meta.normalizer(np.asarray(row, dtype=np.float64)[self._index])
+        return self.step_inputs(np.asarray(row, dtype=np.float64)[self._index])
+
+    def step_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        """Like :meth:`step`, given only the model's inputs (``meta.signal_names`` order)."""
+        z = self.meta.normalizer(np.asarray(inputs, dtype=np.float64))
         return self._forward(self._window.push(z)[None])[0]
 
     def _out_shape(self) -> tuple[int, int]:

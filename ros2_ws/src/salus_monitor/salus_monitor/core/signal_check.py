@@ -1,8 +1,9 @@
 """Checks of an incoming SalusSignals message before the predictor sees it (pure; the node counts reasons).
 
 A message is withheld from the predictor, never crashed on, when its values have the wrong length, are
-not finite, or its names differ from the stack's; and when its stamp is stale (older than ``max_age_s``
-behind the newest stamp seen) or from the future (ahead of the node's clock by more than ``max_age_s``).
+not finite, or its names differ from the stack's; when it lacks an extended signal the predictor reads;
+and when its stamp is stale (older than ``max_age_s`` behind the newest stamp seen) or from the future
+(ahead of the node's clock by more than ``max_age_s``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,28 @@ def checked_signals(names: Sequence[str], values: Sequence[float], expected: Seq
         bad = [expected[i] for i in np.flatnonzero(~np.isfinite(row))]
         raise InputRejectedError("non_finite", f"non-finite {bad}")
     return row
+
+
+def checked_extended(
+    names: Sequence[str], values: Sequence[float], wanted: Sequence[str]
+) -> dict[str, float]:
+    """The extended signals named in ``wanted`` from a message's ``extended_*`` fields, or
+    InputRejectedError (``missing_extended``, ``wrong_length``, ``non_finite``)."""
+    if not wanted:
+        return {}
+    if len(names) != len(values):
+        raise InputRejectedError("wrong_length", f"{len(values)} extended values for {len(names)} names")
+    given = dict(zip(names, values, strict=True))
+    missing = [n for n in wanted if n not in given]
+    if missing:
+        raise InputRejectedError(
+            "missing_extended", f"no extended signals {missing} (is the VLA's extended_signals on?)"
+        )
+    out = {n: float(given[n]) for n in wanted}
+    bad = [n for n, v in out.items() if not np.isfinite(v)]
+    if bad:
+        raise InputRejectedError("non_finite", f"non-finite {bad}")
+    return out
 
 
 def check_stamp(stamp_ns: int, newest_ns: int | None, now_ns: int, max_age_ns: int) -> None:

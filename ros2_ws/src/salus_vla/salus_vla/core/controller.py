@@ -20,6 +20,7 @@ import numpy as np
 
 from salus_vla.core.chunk_schedule import ChunkSchedule, ScheduleConfig, TimedChunk
 from salus_vla.core.ensemble import EnsembleSampler, make_observation
+from salus_vla.core.extended_signals import ExtendedSignalExtractor
 from salus_vla.core.policy_loader import LoadedPolicy
 from salus_vla.core.signals import SignalExtractor
 
@@ -41,6 +42,8 @@ class ControlStep:
     inference_ms: float  # lockstep: time spent sampling a chunk at this step (0 when none was sampled)
     source_stamp_ns: int  # stamp of the observation the chunk came from
     queue_left: int  # actions of the current chunk after this one
+    prefix_embedding: np.ndarray | None = None  # (hidden,) the chunk's mean final prefix hidden state
+    extended: np.ndarray | None = None  # (4,) in EXTENDED_SIGNAL_NAMES order, with extended signals on
 
 
 class VlaController:
@@ -58,6 +61,7 @@ class VlaController:
         lookahead: int = 0,
         blend_steps: int = 0,
         max_age_steps: int = 0,
+        extended: ExtendedSignalExtractor | None = None,
     ) -> None:
         steps = loaded.n_action_steps if n_action_steps is None else int(n_action_steps)
         if num_flow_steps is not None:
@@ -76,6 +80,7 @@ class VlaController:
         self.seed = int(seed)
         self.sampler = EnsembleSampler(loaded, num_samples, seed)
         self.signals = SignalExtractor(window=signal_window)
+        self.extended = extended
         self._next_step = 0
 
     @property
@@ -86,6 +91,8 @@ class VlaController:
         """Episode start: forget chunks and signal history; with a seed, restart the noise (exact replays)."""
         self.schedule.reset()
         self.signals.reset()
+        if self.extended is not None:
+            self.extended.reset()
         self._next_step = 0
         if episode_seed is not None:
             self.sampler.reseed(self.noise_seed(episode_seed))
@@ -155,7 +162,12 @@ class VlaController:
             return None
         if not (np.all(np.isfinite(chosen.samples)) and np.all(np.isfinite(chosen.action))):
             raise NonFiniteActionError(f"step {step}: the chunk's action is not finite")
-        signals = self.signals.update(chosen.source.chunk, chosen.index, np.asarray(state, dtype=np.float64))
+        chunk = chosen.source.chunk
+        signals = self.signals.update(chunk, chosen.index, np.asarray(state, dtype=np.float64))
+        embedding = self.signals.prefix_embedding
+        extended = None
+        if self.extended is not None:
+            extended = self.extended.update(chunk, chosen.index, chosen.action, step, embedding)
         return ControlStep(
             action=chosen.action,
             std=chosen.std,
@@ -166,4 +178,6 @@ class VlaController:
             inference_ms=0.0,
             source_stamp_ns=chosen.source.stamp_ns,
             queue_left=chosen.left,
+            prefix_embedding=embedding,
+            extended=extended,
         )

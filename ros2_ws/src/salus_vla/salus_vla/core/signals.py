@@ -79,6 +79,9 @@ class SignalExtractor:
         self._chunk: Any = None
         self._chunk_signals: tuple[float, float, float, float] | None = None
         self._prev_entropy: float | None = None
+        # The current chunk's prefix embedding (mean over valid tokens of the final prefix hidden state):
+        # signal 4 is its norm; the extended signals and offline probes read the vector itself.
+        self.prefix_embedding: np.ndarray | None = None
 
     def _chunk_level(self, chunk: ChunkLike) -> tuple[float, float, float, float]:
         """(attention entropy, attention change, hidden norm, hidden variance) of a new chunk."""
@@ -93,7 +96,8 @@ class SignalExtractor:
         hidden = _finite("prefix_hidden", np.asarray(chunk.prefix_hidden, dtype=np.float64))
         if hidden.ndim != 2 or hidden.shape[0] == 0:
             raise ValueError(f"prefix_hidden must be (tokens, features) with tokens >= 1, got {hidden.shape}")
-        norm = float(np.linalg.norm(hidden.mean(axis=0)))
+        self.prefix_embedding = hidden.mean(axis=0)
+        norm = float(np.linalg.norm(self.prefix_embedding))
         variance = float(hidden.var(axis=0).mean())
         return entropy, change, norm, variance
 
