@@ -1,6 +1,7 @@
 """Latency of the failure predictor's per-step work, as failure_predictor_node does it for every
-SalusSignals message: input checks, one model step (window update, normalization, forward pass), the
-FailurePrediction message built. Single torch thread, like the node. Prints p50/p90/p99/max in ms.
+SalusSignals message: input checks (the 12 and the extended signals the model reads), one model step
+(window update, normalization, forward pass), the FailurePrediction message built. Single torch thread,
+like the node. Prints p50/p90/p99/max in ms.
 
     ./salus exec python bench/predictor_bench.py --checkpoint models/predictor [--steps 5000]
     ./salus exec python bench/predictor_bench.py --checkpoint runs/predictor/gru
@@ -15,9 +16,9 @@ import time
 import numpy as np
 import torch
 
-from salus_common.names import FAILURE_TYPES, HORIZONS_S, SIGNAL_NAMES
+from salus_common.names import EXTENDED_SIGNAL_NAMES, FAILURE_TYPES, HORIZONS_S, SIGNAL_NAMES
 from salus_monitor.core.predictor import FailurePredictor
-from salus_monitor.core.signal_check import checked_signals
+from salus_monitor.core.signal_check import checked_extended, checked_signals, model_inputs
 
 
 def main() -> None:
@@ -34,15 +35,22 @@ def main() -> None:
     predictor = FailurePredictor.load(args.checkpoint)
     rng = np.random.default_rng(0)
     rows = rng.lognormal(-2.0, 0.5, size=(args.steps, len(SIGNAL_NAMES)))
-    names = list(SIGNAL_NAMES)
-    for row in rows[:200]:  # warm-up
-        predictor.step(row)
+    extended_rows = rng.lognormal(-2.0, 0.5, size=(args.steps, len(EXTENDED_SIGNAL_NAMES)))
+    names, inputs = list(SIGNAL_NAMES), predictor.meta.signal_names
+    wanted = [n for n in inputs if n in EXTENDED_SIGNAL_NAMES]
+
+    def inputs_of(row: np.ndarray, extended_row: np.ndarray) -> np.ndarray:
+        checked = checked_signals(names, row.tolist(), SIGNAL_NAMES)
+        extended = checked_extended(EXTENDED_SIGNAL_NAMES, extended_row.tolist(), wanted)
+        return model_inputs(inputs, checked, extended, SIGNAL_NAMES)
+
+    for row, extended_row in zip(rows[:200], extended_rows[:200], strict=True):  # warm-up
+        predictor.step_inputs(inputs_of(row, extended_row))
     predictor.reset()
     latencies = np.empty(args.steps)
-    for i, row in enumerate(rows):
+    for i, (row, extended_row) in enumerate(zip(rows, extended_rows, strict=True)):
         started = time.perf_counter()
-        checked = checked_signals(names, row.tolist(), SIGNAL_NAMES)
-        probs = predictor.step(checked)
+        probs = predictor.step_inputs(inputs_of(row, extended_row))
         risk = float(probs.max())
         FailurePrediction(
             horizons=list(HORIZONS_S),

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from salus_common.names import FAILURE_TYPES, HORIZONS_S, SIGNAL_NAMES
-from salus_monitor.core.evaluation import ScoredEpisode, alert_metrics, episode_auroc, step_metrics
+from salus_monitor.core.evaluation import (
+    ScoredEpisode,
+    alert_metrics,
+    episode_auroc,
+    episode_auroc_by_type,
+    step_metrics,
+)
 from salus_monitor.core.predictor import CONFIG_FILE, WEIGHTS_FILE, CheckpointError, FailurePredictor
 from salus_monitor.core.splits import select, split_episodes
 from salus_monitor.core.training import TrainConfig, episode_score, train_predictor
@@ -43,6 +49,32 @@ def test_mlp_learns_the_planted_precursor(data, mlp):
     cells = step_metrics(test, meta.cell_thresholds, meta.extra["any_thresholds"], FAILURE_TYPES)
     assert cells[(3, "collision")].auroc > 0.9  # the collision precursor is signal 0
     assert np.isnan(cells[(3, "other")].auroc)  # no "other" episodes: reported as n/a, not made up
+    by_type = episode_auroc_by_type(test, FAILURE_TYPES)
+    assert by_type["collision"] > 0.9 and np.isnan(by_type["other"])
+
+
+def test_episode_auroc_by_type_tells_the_separated_types_from_the_missed() -> None:
+    """Collisions scored above every success, drops below: per type 1.0 and 0.0, overall in between."""
+    from salus_monitor.core.episodes import Episode
+
+    def episode(outcome: str, peak: float) -> ScoredEpisode:
+        failed = outcome != "success"
+        t = np.arange(10) / 10.0
+        ep = Episode(
+            episode_id=f"{outcome}{peak}", seed=0, outcome=outcome,
+            failure_type=FAILURE_TYPES.index(outcome) if failed else -1, onset_s=0.95 if failed else np.nan,
+            perturbations=(), t=t, signals=np.zeros((10, 12), np.float32),
+            labels=np.zeros((10, 4, 4), np.uint8), post_onset=np.zeros(10, bool), action=np.zeros((10, 9)),
+        )  # fmt: skip
+        probs = np.full((10, 4, 4), 0.1, np.float32)
+        probs[5] = peak
+        return ScoredEpisode(ep, probs)
+
+    scored_eps = [episode("success", 0.5), episode("success", 0.6), episode("collision", 0.9)]
+    scored_eps += [episode("drop", 0.2), episode("drop", 0.3)]
+    by_type = episode_auroc_by_type(scored_eps, FAILURE_TYPES)
+    assert by_type["collision"] == 1.0 and by_type["drop"] == 0.0 and np.isnan(by_type["timeout"])
+    assert 0.0 < episode_auroc(scored_eps) < 1.0
 
 
 def test_conformal_threshold_and_alerts_on_held_out_episodes(data, mlp):

@@ -36,6 +36,7 @@ from salus_monitor.core.evaluation import (
     ScoredEpisode,
     alert_metrics,
     episode_auroc,
+    episode_auroc_by_type,
     episode_auroc_of,
     step_metrics,
     step_rows,
@@ -147,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     cells = step_metrics(scored, meta.cell_thresholds, any_thresholds, types)
     alerts = alert_metrics(scored, threshold)
     ep_auroc = episode_auroc(scored)
+    ep_auroc_by_type = episode_auroc_by_type(scored, types)
 
     # Baselines --------------------------------------------------------------------------------------
     var_ep_auroc = episode_auroc_of(variance_scores(test), test)
@@ -259,7 +261,9 @@ def main(argv: list[str] | None = None) -> int:
         "## Episode level and alerts",
         "",
         f"- Episode-level AUROC (running max of max_risk up to the onset): **{fmt(ep_auroc)}** "
-        f"over {len(test)} test episodes.",
+        f"over {len(test)} test episodes; per failure type (its episodes against all successes): "
+        + ", ".join(f"{name} {fmt(v)}" for name, v in ep_auroc_by_type.items())
+        + ".",
         f"- Conformal threshold: split conformal at the episode level on {len(meta.calibration_scores)} "
         "successful "
         f"calibration episodes, alpha = {alpha}: threshold **{threshold:.4f}**"
@@ -384,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "report.md").write_text("\n".join(lines))
     metrics = {
         "episode_auroc": ep_auroc,
+        "episode_auroc_by_type": ep_auroc_by_type,
         "threshold": threshold,
         "alpha": alpha,
         "fpr_heldout_success": alerts.fpr,

@@ -14,7 +14,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.clock import Clock, ClockType
@@ -36,7 +35,13 @@ from salus_common.qos import create_publisher, create_subscription
 from salus_common.rejection import InputRejectedError
 from salus_common.stamps import NS_PER_S, stamp_ns
 from salus_monitor.core.predictor import FailurePredictor
-from salus_monitor.core.signal_check import LatencyWindow, check_stamp, checked_extended, checked_signals
+from salus_monitor.core.signal_check import (
+    LatencyWindow,
+    check_stamp,
+    checked_extended,
+    checked_signals,
+    model_inputs,
+)
 from salus_msgs.msg import EpisodeEvent, FailurePrediction, SalusSignals
 
 
@@ -81,7 +86,6 @@ class FailurePredictorNode(Node):
                 f"{p.checkpoint}: reads signals {unknown} that the graph does not publish "
                 f"({SIGNAL_NAMES + EXTENDED_SIGNAL_NAMES})"
             )
-        self.base_inputs = [SIGNAL_NAMES.index(n) for n in meta.signal_names if n in SIGNAL_NAMES]
         self.extended_inputs = [n for n in meta.signal_names if n in EXTENDED_SIGNAL_NAMES]
         if tuple(meta.horizons_s) != HORIZONS_S or tuple(meta.failure_types) != FAILURE_TYPES:
             raise ValueError(
@@ -136,8 +140,7 @@ class FailurePredictorNode(Node):
             )
             return
         self.newest_ns = stamp if self.newest_ns is None else max(self.newest_ns, stamp)
-        base = dict(zip((SIGNAL_NAMES[i] for i in self.base_inputs), row[self.base_inputs], strict=True))
-        inputs = np.array([base[n] if n in base else extended[n] for n in self.predictor.meta.signal_names])
+        inputs = model_inputs(self.predictor.meta.signal_names, row, extended, SIGNAL_NAMES)
         probs = self.predictor.step_inputs(inputs)
         max_risk = float(probs.max())
         alert = max_risk >= self.threshold

@@ -4,6 +4,7 @@ Usage::
 
     salus-train-predictor --store data/vla.zarr --out runs/predictor/mlp
     salus-train-predictor --store data/vla.zarr --out runs/predictor/gru --kind gru --window 10
+    salus-train-predictor --store data/vla.zarr --out runs/predictor/gru --kind gru --signal-set base
     salus-train-predictor --store data/vla.zarr --out runs/predictor/unseen_push --holdout-injection push
     salus-train-predictor --store data/vla.zarr --out runs/predictor/mlp --config config/predictor.yaml
 
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=["mlp", "gru"])
     p.add_argument("--window", type=int, help="steps the model reads (gru: e.g. 10; mlp: 1)")
     p.add_argument("--hidden", type=int, nargs="*", help="hidden widths (mlp: 64 128; none: a linear probe)")
+    p.add_argument("--dropout", type=float, help="dropout between layers (0.1)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--patience", type=int, help="early stopping: epochs without a better val loss")
     p.add_argument("--lr", type=float)
@@ -79,6 +81,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         "kind",
         "window",
         "hidden",
+        "dropout",
         "epochs",
         "patience",
         "lr",

@@ -105,6 +105,17 @@ def episode_auroc(scored: Sequence[ScoredEpisode]) -> float:
     return auroc(np.asarray(scores), np.asarray([s.episode.failed for s in scored]))
 
 
+def episode_auroc_by_type(scored: Sequence[ScoredEpisode], failure_types: Sequence[str]) -> dict[str, float]:
+    """Episode AUROC of each failure type's episodes against all successful ones (NaN for a type with none):
+    which failures the score separates from successes and which it does not."""
+    success = [s for s in scored if not s.episode.failed]
+    out = {}
+    for name in failure_types:
+        of_type = [s for s in scored if s.episode.outcome == name]
+        out[name] = episode_auroc(success + of_type) if of_type and success else math.nan
+    return out
+
+
 def episode_auroc_of(values: Sequence[np.ndarray], episodes: Sequence[Episode]) -> float:
     """Episode AUROC of any per-step score (e.g. one raw signal): running max up to the onset."""
     scores = [peak_before_onset(v, ep) for v, ep in zip(values, episodes, strict=True)]

@@ -53,6 +53,14 @@ def checked_extended(
     return out
 
 
+def model_inputs(
+    inputs: Sequence[str], base: np.ndarray, extended: dict[str, float], base_names: Sequence[str]
+) -> np.ndarray:
+    """The predictor's input vector (``inputs`` order) from a checked base row and extended values."""
+    index = {name: i for i, name in enumerate(base_names)}
+    return np.array([base[index[n]] if n in index else extended[n] for n in inputs], dtype=np.float64)
+
+
 def check_stamp(stamp_ns: int, newest_ns: int | None, now_ns: int, max_age_ns: int) -> None:
     """Reject a stamp older than the newest seen by more than ``max_age_ns``, or that far ahead of now."""
     if newest_ns is not None and stamp_ns < newest_ns - max_age_ns:
