@@ -24,6 +24,7 @@ setup(
             "failure_predictor_node = salus_monitor.failure_predictor_node:main",
             "risk_markers_node = salus_monitor.risk_markers_node:main",
             "salus-train-predictor = salus_monitor.train_predictor:main",
+            "salus-train-filter = salus_monitor.train_filter:main",
             "salus-eval-predictor = salus_monitor.evaluate_predictor:main",
         ],
     },

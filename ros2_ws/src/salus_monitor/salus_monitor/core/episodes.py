@@ -32,6 +32,7 @@ class Episode:
     post_onset: np.ndarray  # (T,) bool
     action: np.ndarray  # (T, J) executed joint targets
     embedding: np.ndarray | None = None  # (T, D) float32 prefix embedding, when loaded and recorded
+    state: np.ndarray | None = None  # (T, J) measured joint positions (the safety filter's observation)
 
     @property
     def failed(self) -> bool:
@@ -87,12 +88,13 @@ def load_episodes(store: str | Path, embedding: bool = False) -> tuple[list[Epis
     ends = meta["episode_ends"][:]
     starts = np.concatenate([[0], ends[:-1]])
     has_signals = meta["has_signals"][:]
-    signals, labels, post_onset, t, action = (
+    signals, labels, post_onset, t, action, state = (
         data["signals"][:],
         data["labels"][:],
         data["post_onset"][:],
         data["t"][:],
         data["action"][:],
+        data["state"][:],
     )
     embeddings = (
         data["prefix_embedding"][:] if embedding and "prefix_embedding" in data.array_keys() else None
@@ -120,6 +122,7 @@ def load_episodes(store: str | Path, embedding: bool = False) -> tuple[list[Epis
                 labels=labels[a:b],
                 post_onset=post_onset[a:b],
                 action=action[a:b],
+                state=state[a:b],
                 embedding=None if embeddings is None else embeddings[a:b].astype(np.float32),
             )
         )
