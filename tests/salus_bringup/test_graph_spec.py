@@ -422,6 +422,8 @@ def test_repo_spec_resolves() -> None:
         "device",
         "monitor",
         "predictor",
+        "filter",
+        "filter_checkpoint",
         "viz",
         "episodes",
         "seed",
@@ -438,17 +440,25 @@ def test_repo_spec_resolves() -> None:
     assert list(default) == [
         "salus_sim",
         "vla_ensemble",
+        "action_filter",
         "failure_predictor",
         "risk_markers",
         "episode_runner",
     ]
+    # the VLA proposes on its own topic; the action filter alone publishes /joint_command
+    assert default["vla_ensemble"].remappings == (("/joint_command", "/salus/vla_command"),)
+    assert default["action_filter"].required
+    assert default["action_filter"].parameter_overrides["mode"] == "watchdog"
+    manifold = by_name(gs.resolve(spec, {"filter": "manifold"}))
+    assert manifold["action_filter"].parameter_overrides["mode"] == "manifold"
+    assert manifold["action_filter"].parameter_overrides["checkpoint"] == "models/filter"
     assert default["failure_predictor"].required and not default["risk_markers"].required
     assert default["failure_predictor"].parameter_overrides["checkpoint"] == "models/predictor"
     rviz = by_name(gs.resolve(spec, {"viz": "rviz"}))
     assert not rviz["robot_state_publisher"].required
     assert rviz["robot_state_publisher"].params_files[-1].name == "robot_description.yaml"
     unmonitored = by_name(gs.resolve(spec, {"monitor": "none"}))
-    assert list(unmonitored) == ["salus_sim", "vla_ensemble", "episode_runner"]
+    assert list(unmonitored) == ["salus_sim", "vla_ensemble", "action_filter", "episode_runner"]
     assert default["vla_ensemble"].parameter_overrides["checkpoint"] == "ckpt/pretrained_model"
     assert default["vla_ensemble"].parameter_overrides["device"] == "cuda"
     assert default["salus_sim"].params_files == (spec.root / "robots/mujoco.yaml", spec.root / "sim.yaml")
@@ -464,6 +474,7 @@ def test_repo_spec_resolves() -> None:
     assert list(bags) == [
         "salus_sim",
         "vla_ensemble",
+        "action_filter",
         "failure_predictor",
         "risk_markers",
         "episode_runner",

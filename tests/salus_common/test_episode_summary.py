@@ -51,3 +51,18 @@ def test_summary_line_of_the_predictor():
     assert line.startswith("predictor: alerted before the onset in 1/2 failed episodes, median lead 1.2 s")
     assert "false alarms in 1/2 successes" in line
     assert "predictor" not in format_summary([record("success", 8.0)])
+
+
+def test_the_action_filter_in_each_episode_line_and_the_summary():
+    def filtered(vla: int, hold: int, holds: int) -> EpisodeRecord:
+        report = {"mode": "watchdog", "steps_vla": str(vla), "steps_manifold": "0", "steps_hold": str(hold)}
+        report |= {"steps_holds_started": str(holds), "steps_limited": "2", "rejected_inputs": "1"}
+        return EpisodeRecord("ep", 3, "success", 9.0, math.nan, (), 1.0, action_filter=report)
+
+    assert "filter: 90 forwarded, 0 replaced, 4 held" in format_episode_line(1, 1, filtered(90, 4, 1))
+    line = format_summary([filtered(90, 4, 1), filtered(95, 0, 0)]).splitlines()[-1]
+    assert line == (
+        "filter (watchdog): 185 steps forwarded, 0 replaced, 4 held (1 holds in 1/2 episodes), 4 limited, "
+        "2 inputs rejected"
+    )
+    assert "filter" not in format_summary([record("success", 8.0)])

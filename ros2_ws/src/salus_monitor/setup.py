@@ -25,6 +25,7 @@ setup(
             "risk_markers_node = salus_monitor.risk_markers_node:main",
             "salus-train-predictor = salus_monitor.train_predictor:main",
             "salus-train-filter = salus_monitor.train_filter:main",
+            "action_filter_node = salus_monitor.action_filter_node:main",
             "salus-eval-predictor = salus_monitor.evaluate_predictor:main",
         ],
     },

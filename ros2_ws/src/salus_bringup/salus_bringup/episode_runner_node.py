@@ -28,6 +28,7 @@ from std_msgs.msg import String
 from salus_common import contract
 from salus_common.config import setting
 from salus_common.episode_summary import EpisodeRecord, format_episode_line, format_summary
+from salus_common.names import FILTER_NODE_NAME as FILTER_NODE
 from salus_common.names import PREDICTOR_NODE_NAME as PREDICTOR_NODE
 from salus_common.names import VLA_NODE_NAME as POLICY_NODE
 from salus_common.node_runner import run_node
@@ -40,7 +41,7 @@ RECORDER_ACK_TOPIC = contract.RECORDER_ACK_TOPIC
 # Once the recorder's publisher is seen, give DDS this long to match its subscriptions too [wall s].
 _RECORDER_SETTLE_S = 1.0
 _REPORT_WAIT_S = 2.0  # wall seconds to wait for a node's final diagnostics of an episode
-_REPORTING_NODES = (POLICY_NODE, PREDICTOR_NODE)  # nodes whose final per-episode diagnostics are summarized
+_REPORTING_NODES = (POLICY_NODE, PREDICTOR_NODE, FILTER_NODE)  # final per-episode diagnostics, summarized
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,11 @@ class RunnerConfig:
         300.0, "wall seconds an episode may take before the run is declared stuck", low=1.0
     )
     service_wait_s: float = setting(60.0, "wall seconds to wait for the simulator's reset service", low=0.0)
+    policy_topic: str = setting(
+        contract.JOINT_COMMAND_TOPIC,
+        "the policy's command topic, waited for (besides /joint_command) before the first reset: with the "
+        "action filter in the path, the VLA's own /salus/vla_command",
+    )
     results_path: str = setting("", "JSON-lines file receiving one record per episode ('' = none)")
     wait_for_recorder: bool = setting(
         False, f"wait for the recorder's acknowledgment on {RECORDER_ACK_TOPIC} after each episode"
@@ -73,6 +79,7 @@ class EpisodeRunner(Node):
         self.base_seed = config.base_seed
         self.watchdog_s = config.episode_watchdog_s
         self.service_wait_s = config.service_wait_s
+        self.policy_topics = tuple(dict.fromkeys((contract.JOINT_COMMAND_TOPIC, config.policy_topic)))
         self.results_path = config.results_path
         self.wait_for_recorder = config.wait_for_recorder
         self.recorder_wait_s = config.recorder_wait_s
@@ -81,8 +88,9 @@ class EpisodeRunner(Node):
         self.ended: dict[str, EpisodeEvent] = {}
         create_subscription(self, EpisodeEvent, contract.EPISODE_TOPIC, self.on_episode_event)
         self.recorder_acks: set[str] = set()
-        # Final /diagnostics of each episode from the VLA (missed ticks, chunk latency) and the failure
-        # predictor (first alert): in the summary. Only nodes seen reporting are waited for.
+        # Final /diagnostics of each episode from the VLA (missed ticks, chunk latency), the failure
+        # predictor (first alert) and the action filter (steps by source): in the summary. Only nodes seen
+        # reporting are waited for.
         self.final_reports: dict[str, dict[str, dict[str, str]]] = {n: {} for n in _REPORTING_NODES}
         self.reporting: set[str] = set()
         create_subscription(self, DiagnosticArray, contract.DIAGNOSTICS_TOPIC, self.on_diagnostics)
@@ -123,6 +131,12 @@ class EpisodeRunner(Node):
     def monitor_report(report: dict[str, str]) -> dict[str, str]:
         keep = ("first_alert_s", "episode_max_risk", "threshold", "episode_predictions", "withheld")
         keep += ("latency_p50_ms", "latency_p99_ms")
+        return {k: report[k] for k in keep if k in report}
+
+    @staticmethod
+    def filter_report(report: dict[str, str]) -> dict[str, str]:
+        keep = ("mode", "steps_vla", "steps_manifold", "steps_hold", "steps_holds_started", "steps_limited")
+        keep += ("rejected_inputs",)
         return {k: report[k] for k in keep if k in report}
 
     def on_recorder_ack(self, msg: String) -> None:
@@ -189,14 +203,15 @@ class EpisodeRunner(Node):
         return 0
 
     def wait_for_policy(self) -> bool:
-        """Wait until something publishes joint commands: a VLA node loads its model for seconds, and an
-        episode started before it is up would run its first steps without a policy."""
+        """Wait until the policy publishes commands (and the filter in front of the robot, if any): a VLA
+        node loads its model for seconds, and an episode started before it is up would run its first steps
+        without a policy (in sync timing: forever, the sim waiting for a command to an observation the
+        VLA never saw)."""
         deadline = time.monotonic() + self.service_wait_s
-        while self.count_publishers(contract.JOINT_COMMAND_TOPIC) == 0:
+        while missing := [t for t in self.policy_topics if self.count_publishers(t) == 0]:
             if time.monotonic() > deadline:
                 self.get_logger().error(
-                    f"no policy: nothing publishes {contract.JOINT_COMMAND_TOPIC} "
-                    f"after {self.service_wait_s:.0f} s"
+                    f"no policy: nothing publishes {missing} after {self.service_wait_s:.0f} s"
                 )
                 return False
             rclpy.spin_once(self, timeout_sec=0.1)
@@ -233,6 +248,7 @@ class EpisodeRunner(Node):
             perturbation_params=json.loads(event.perturbation_params_json or "{}"),
             policy_timing=self.policy_timing(reports[POLICY_NODE]),
             monitor=self.monitor_report(reports[PREDICTOR_NODE]),
+            action_filter=self.filter_report(reports[FILTER_NODE]),
         )
 
 

@@ -19,6 +19,7 @@ from enum import StrEnum
 
 JOINT_STATES_TOPIC = "/joint_states"
 JOINT_COMMAND_TOPIC = "/joint_command"
+VLA_COMMAND_TOPIC = "/salus/vla_command"  # what the VLA would command; the action filter decides
 CLOCK_TOPIC = "/clock"
 EPISODE_TOPIC = "/salus/episode"
 PROPOSAL_TOPIC = "/salus/proposal"
@@ -156,6 +157,14 @@ def graph_topics(cameras: Sequence[str]) -> tuple[Topic, ...]:
             reliable,
             reliable,
             "executed joint position targets (action)",
+            per_step=True,
+        ),
+        Topic(
+            VLA_COMMAND_TOPIC,
+            "sensor_msgs/msg/JointState",
+            reliable,
+            reliable,
+            "the VLA's command before the action filter (its /joint_command, remapped)",
             per_step=True,
         ),
         Topic(

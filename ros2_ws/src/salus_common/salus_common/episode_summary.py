@@ -21,6 +21,7 @@ class EpisodeRecord:
     perturbation_params: dict = field(default_factory=dict)  # every sampled value, as the sim reported it
     policy_timing: dict = field(default_factory=dict)  # the VLA node's final diagnostics of the episode
     monitor: dict = field(default_factory=dict)  # the failure predictor's final diagnostics (first alert)
+    action_filter: dict = field(default_factory=dict)  # the action filter's final diagnostics (by source)
 
     @property
     def first_alert_s(self) -> float:
@@ -48,7 +49,35 @@ def format_episode_line(index: int, total: int, record: EpisodeRecord) -> str:
     return (
         f"episode {index:>3}/{total}  seed {record.seed:<6} {record.outcome:<9} "
         f"{record.duration_s:6.2f} s sim  {record.wall_s:6.1f} s wall{onset}  [{injected}]{policy}"
-        f"{format_alert(record)}"
+        f"{format_alert(record)}{format_filter(record)}"
+    )
+
+
+def format_filter(record: EpisodeRecord) -> str:
+    """What the action filter did in one episode ('' when none ran)."""
+    f = record.action_filter
+    if not f:
+        return ""
+    forwarded, replaced, held = (f.get(f"steps_{k}", 0) for k in ("vla", "manifold", "hold"))
+    return f"  filter: {forwarded} forwarded, {replaced} replaced, {held} held"
+
+
+def format_filter_summary(records: list[EpisodeRecord]) -> str | None:
+    """One line on the action filter over the episodes (None when none ran)."""
+    filtered = [r.action_filter for r in records if r.action_filter]
+    if not filtered:
+        return None
+
+    def total(key: str) -> int:
+        return sum(int(f.get(key, 0)) for f in filtered)
+
+    held_in = sum(int(f.get("steps_holds_started", 0)) > 0 for f in filtered)
+    return (
+        f"filter ({filtered[0].get('mode', '?')}): {total('steps_vla')} steps forwarded, "
+        f"{total('steps_manifold')} replaced, {total('steps_hold')} held "
+        f"({total('steps_holds_started')} holds in {held_in}/{len(filtered)} episodes), "
+        f"{total('steps_limited')} limited, "
+        f"{total('rejected_inputs')} inputs rejected"
     )
 
 
@@ -127,4 +156,6 @@ def format_summary(records: list[EpisodeRecord]) -> str:
         lines.append(timing)
     if monitor := format_monitor(records):
         lines.append(monitor)
+    if filtered := format_filter_summary(records):
+        lines.append(filtered)
     return "\n".join(lines)

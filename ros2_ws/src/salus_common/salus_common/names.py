@@ -73,3 +73,5 @@ HORIZONS_S: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5)
 VLA_NODE_NAME = "vla_ensemble"
 # The failure predictor's node name and /diagnostics status name (the runner reads its per-episode alerts).
 PREDICTOR_NODE_NAME = "failure_predictor"
+# The action filter's node name (its final per-episode diagnostics go into the runner's summary too).
+FILTER_NODE_NAME = "action_filter"

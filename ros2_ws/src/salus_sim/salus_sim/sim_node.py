@@ -70,6 +70,12 @@ class Pacing:
     sync_warn_s: float = setting(
         10.0, "sync: warn when the command for an observation takes this long [s]", low=0.1
     )
+    command_timeout_s: float = setting(
+        0.5,
+        "realtime: once the last /joint_command is older than this (sim time), stop following it and hold "
+        "the joints where they are, as a robot's command deadline does [s] (0 = follow it forever)",
+        low=0.0,
+    )
 
 
 class SimNode(Node):
@@ -87,6 +93,10 @@ class SimNode(Node):
         self.real_time_factor = pacing.real_time_factor
         self.synchronous = pacing.stepping == "sync"
         self.sync_warn_s = pacing.sync_warn_s
+        self.command_timeout_s = pacing.command_timeout_s
+        self.command_time = 0.0  # sim time the last command arrived [s]
+        self.stale_hold: np.ndarray | None = None  # the joints held while the last command is stale
+        self.stale_steps = 0  # steps held on a stale command, this episode
         self.awaiting_ns: int | None = None  # sync: the observation whose command the sim waits for
         self.command_ns: int | None = None  # stamp of the last accepted command
         self.waiting_since = 0.0
@@ -147,6 +157,8 @@ class SimNode(Node):
                 COMMAND_LIMIT_TOLERANCE,
             )
             self.command_ns = stamp_ns(msg.header.stamp)
+            self.command_time = self.clock_time
+            self.stale_hold = None
         except JointVectorError as err:
             self.rejections[err.reason] += 1
             self.get_logger().warning(
@@ -171,6 +183,8 @@ class SimNode(Node):
         self.episode_index += 1
         self.episode_id = f"ep{self.episode_index:06d}-seed{self.seed}"
         self.target = None
+        self.stale_hold = None
+        self.stale_steps = 0
         self.awaiting_ns = None
         self.episode_active = True
         self.publish_episode_event(EpisodeEvent.EVENT_START, "", math.nan)
@@ -185,7 +199,7 @@ class SimNode(Node):
         if self.episode_active and self.synchronous and not self.command_arrived():
             return
         if self.episode_active:
-            hold = self.sim.joint_positions() if self.target is None else self.target
+            hold = self.sim.joint_positions() if self.target is None else self.followed_target()
             self.sim.step(hold)
             self.steps += 1
             if self.sim.outcome is not None:
@@ -199,6 +213,21 @@ class SimNode(Node):
         self.publish_object_poses(stamp)
         if self.steps % self.camera_every_n == 0:
             self.publish_cameras(stamp)
+
+    def followed_target(self) -> np.ndarray:
+        """The last command, or the joints where they were once it became older than command_timeout_s."""
+        age = self.clock_time - self.command_time
+        if self.synchronous or self.command_timeout_s <= 0 or age <= self.command_timeout_s:
+            return self.target
+        if self.stale_hold is None:
+            self.stale_hold = self.sim.joint_positions()
+            self.get_logger().warning(
+                f"{self.episode_id}: last /joint_command is {age:.2f} s old (> command_timeout_s "
+                f"{self.command_timeout_s:g} s): holding the joints where they are",
+                throttle_duration_sec=1.0,
+            )
+        self.stale_steps += 1
+        return self.stale_hold
 
     def command_arrived(self) -> bool:
         """Sync stepping: whether the command answering the last observation is here (warns if it is late)."""
@@ -284,6 +313,8 @@ class SimNode(Node):
             "sim_time_s": f"{self.clock_time:.2f}",
             "achieved_real_time_factor": f"{self.clock_time / wall:.2f}" if wall > 0 else "0",
             "rejected_commands": str(sum(self.rejections.values())),
+            "stale_command_steps": str(self.stale_steps),
+            "holding_stale_command": str(self.stale_hold is not None).lower(),
         }
         values.update({f"rejected_{reason}": str(n) for reason, n in sorted(self.rejections.items())})
         values.update({f"render_ms_{cam}": f"{ms:.1f}" for cam, ms in self.render_ms.items()})
