@@ -82,7 +82,6 @@ class ActionFilterNode(LifecycleNode):
         self.rejected: Counter[str] = Counter()
         self.episode_id = ""
         self.last_state_stamp = 0
-        self.reasons: Counter[str] = Counter()
         self.steady = Clock(clock_type=ClockType.STEADY_TIME)
         if self.p.autostart:
             self.trigger_configure()
@@ -148,7 +147,6 @@ class ActionFilterNode(LifecycleNode):
         if msg.event == EpisodeEvent.EVENT_START and self.gate is not None:
             self.gate.reset()
             self.episode_id = msg.episode_id
-            self.reasons.clear()
         elif msg.event == EpisodeEvent.EVENT_END:
             self.publish_diagnostics(final=True)
             if self.gate is not None:
@@ -172,9 +170,7 @@ class ActionFilterNode(LifecycleNode):
         row = self.joint_row(msg, contract.VLA_COMMAND_TOPIC)
         if row is None or self.gate is None:
             return
-        self.send(
-            self.gate.on_command(stamp_ns(msg.header.stamp), row, self.now_ns() if self.p.watchdog else 0)
-        )
+        self.send(self.gate.on_command(stamp_ns(msg.header.stamp), row, self.now_ns()))
 
     def on_prediction(self, msg: FailurePrediction) -> None:
         risk, threshold = float(msg.max_risk), float(msg.threshold)
@@ -222,8 +218,7 @@ class ActionFilterNode(LifecycleNode):
                 reason=out.reason,
             )
         )
-        if out.source == "hold" and out.stamp_ns == 0:
-            self.reasons[out.reason.split(" for ")[0]] += 1
+        if out.source == "hold" and out.stamp_ns == 0:  # the start of a hold
             self.get_logger().warning(f"holding the joints: {out.reason}")
 
     def publish_diagnostics(self, final: bool = False) -> None:

@@ -156,7 +156,11 @@ class CommandGate:
         self.predictions.pop(stamp_ns)
         samples = self.samples.pop(stamp_ns, None)
         if not prediction.alert or self.measured is None:
-            reason = f"risk {prediction.max_risk:.2f} < {prediction.threshold:.2f}"
+            reason = (
+                f"risk {prediction.max_risk:.2f} < {prediction.threshold:.2f}"
+                if not prediction.alert
+                else "alert, but no joint state yet to plan from"
+            )
             return self._forward(stamp_ns, command, reason, prediction.max_risk)
         cfg = self.config
         ensemble = np.zeros((0, len(command))) if samples is None else samples
