@@ -174,8 +174,12 @@ class ActionFilterNode(LifecycleNode):
 
     def on_prediction(self, msg: FailurePrediction) -> None:
         risk, threshold = float(msg.max_risk), float(msg.threshold)
+        detail = f"{contract.PREDICTION_TOPIC}: max_risk {risk}, threshold {threshold}"
         if not (np.isfinite(risk) and np.isfinite(threshold)):
-            self.reject("non_finite", f"{contract.PREDICTION_TOPIC}: max_risk {risk}, threshold {threshold}")
+            self.reject("non_finite", detail)
+            return
+        if not (0.0 <= risk <= 1.0 and 0.0 <= threshold <= 1.0):
+            self.reject("out_of_range", detail)
             return
         prediction = Prediction(bool(msg.alert), risk, threshold)
         self.send(self.gate.on_prediction(stamp_ns(msg.header.stamp), prediction, self.now_ns()))

@@ -138,7 +138,8 @@ class CommandGate:
         reason = self.stale_reason(now_ns)
         if not reason or self.holding is not None or self.measured is None:
             return None
-        self.holding = self.measured.copy()
+        # the measured joints, inside the joint range (a robot reporting itself out of range is not followed)
+        self.holding = np.clip(self.measured, self.config.lower, self.config.upper)
         self.hold_reason = reason
         self.counts["holds_started"] += 1
         return self._emit(Output(0, self.holding.copy(), "hold", reason))
