@@ -102,7 +102,16 @@ def run_fuzz(tmp_path: Path, per_topic: int, seed: int = 0, rate_hz: float = 200
             alive=lambda: all(p.poll() is None for p in processes.values()),
         )
         if not ready:
-            raise RuntimeError("the fuzzed nodes did not come up: " + ", ".join(processes))
+            unheard = [topic for topic, pub in pubs.items() if pub.get_subscription_count() == 0]
+            exited = {name: p.poll() for name, p in processes.items() if p.poll() is not None}
+            tails = "".join(
+                f"\n--- {name} (exit {code}) ---\n{(tmp_path / f'{name}.log').read_text()[-1500:]}"
+                for name, code in exited.items()
+            )
+            raise RuntimeError(
+                f"the fuzzed nodes did not come up: no subscriber on {unheard}; exited: {exited or 'none'}"
+                + tails
+            )
         obs.spin_until(lambda: False, 1.0)
         rng = np.random.default_rng(seed)
         topics = list(gens)
