@@ -45,12 +45,15 @@ def start_node(
     log_path: Path,
     params_files: list[Path] = (),
     overrides: dict[str, object] | None = None,
+    remaps: dict[str, str] | None = None,
 ) -> subprocess.Popen:
     argv = [node_executable(package, executable), "--ros-args"]
     for params_file in params_files:
         argv += ["--params-file", str(params_file)]
     for key, value in (overrides or {}).items():
         argv += ["-p", f"{key}:={value}"]
+    for source, target in (remaps or {}).items():
+        argv += ["-r", f"{source}:={target}"]
     log = log_path.open("w")
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
 

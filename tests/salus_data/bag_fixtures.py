@@ -18,6 +18,7 @@ import numpy as np
 
 from salus_common.contract import (
     EPISODE_TOPIC,
+    INTERVENTION_TOPIC,
     JOINT_COMMAND_TOPIC,
     JOINT_STATES_TOPIC,
     PREDICTION_TOPIC,
@@ -107,6 +108,7 @@ class Episode:
     vla: bool = False
     extended: bool = False  # with vla: the extended signals and the prefix embedding too
     predictor: bool = False  # also /salus/prediction messages
+    filter_from: int | None = None  # also /salus/intervention messages: forwarded, replaced from this step
     image_size: int = 16
     drop_steps: tuple[int, ...] = ()  # steps whose front image is missing
 
@@ -135,6 +137,17 @@ def episode_messages(ep: Episode) -> list[tuple[str, bytes]]:
         if ep.predictor:
             out.append((PREDICTION_TOPIC, prediction_msg(stamp, k)))
         out.append((JOINT_COMMAND_TOPIC, joint_msg(stamp, state_at(k) + 0.05)))
+        if ep.filter_from is not None:
+            replaced = k >= ep.filter_from
+            out.append(
+                (
+                    INTERVENTION_TOPIC,
+                    cdr.safety_intervention(
+                        stamp, PANDA_JOINT_NAMES, state_at(k) + 0.05, "manifold" if replaced else "vla",
+                        "risk high: manifold candidate" if replaced else "risk low", 0.05 * k, 16 * replaced,
+                    ),
+                )
+            )  # fmt: skip
         if k == ep.steps:
             duration = (ep.steps + 1) * DT_NS * 1e-9
             out.append(

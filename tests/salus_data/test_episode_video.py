@@ -51,3 +51,21 @@ def test_a_bag_without_predictions_still_gives_a_video(tmp_path: Path, capsys) -
     assert "no predictions recorded" in capsys.readouterr().out
     assert not list((tmp_path / "out").glob("*_risk.png"))
     assert episode_video.main([str(bag), "--camera", "nope"]) == 1
+
+
+def test_interventions_are_read_and_drawn(tmp_path: Path) -> None:
+    write_bags(tmp_path / "bags", [Episode(8, steps=12, vla=True, predictor=True, filter_from=8)])
+    (episode,) = read_episodes(next((tmp_path / "bags").iterdir()))
+    interventions = episode.interventions
+    assert interventions.sources == ("vla",) * 7 + ("manifold",) * 5
+    assert len(interventions.stamps_of("manifold")) == 5 and interventions.candidates[-1] == 16
+    assert "manifold candidate" in interventions.reasons[-1]
+
+    def orange_pixels(step: int) -> int:
+        img = episode_video.overlay_frame(
+            episode.images["front"].values[step - 1], episode, episode.info.start_ns + step * DT_NS, 4
+        )
+        return int(np.sum((img[..., 0] == 230) & (img[..., 1] == 140) & (img[..., 2] == 0)))
+
+    assert orange_pixels(3) == 0 and orange_pixels(10) > 1000  # the FILTER banner once replaced
+    assert episode_video.write_timeline(episode, tmp_path / "t.png").stat().st_size > 1000

@@ -91,3 +91,57 @@ def test_without_a_deadline_the_gate_never_holds() -> None:
     g.on_state(1, np.zeros(J), now_ns=0)
     g.on_command(1, np.zeros(J), now_ns=0)
     assert g.check(now_ns=60_000 * MS) is None and g.on_state(2, np.zeros(J), now_ns=60_000 * MS) is None
+
+
+def test_stop_mode_holds_from_the_first_alert_to_the_end_of_the_episode() -> None:
+    g = CommandGate(GateConfig("stop", 200 * MS, LOWER, UPPER, STEP))  # no safety filter needed
+    g.on_state(1, np.full(J, 0.1), now_ns=0)
+    g.on_command(1, np.full(J, 0.12), now_ns=0)
+    assert g.on_prediction(1, Prediction(False, 0.3, 0.6), now_ns=1 * MS).source == "vla"
+    g.on_state(2, np.full(J, 0.15), now_ns=100 * MS)
+    g.on_command(2, np.full(J, 0.2), now_ns=100 * MS)
+    stop = g.on_prediction(2, Prediction(True, 0.7, 0.6), now_ns=101 * MS)
+    assert stop.source == "hold" and stop.stamp_ns == 2 and "stop on alert: risk 0.70 >= 0.60" in stop.reason
+    np.testing.assert_allclose(stop.target, 0.15)  # where the arm is, not where the VLA wanted it
+    for k in range(3, 8):  # fresh commands and calm predictions do not release a stop
+        g.on_command(k, np.full(J, 0.3), now_ns=k * 100 * MS)
+        assert g.on_prediction(k, Prediction(False, 0.1, 0.6), now_ns=k * 100 * MS) is None
+        assert g.on_state(k, np.full(J, 0.15), now_ns=k * 100 * MS).source == "hold"
+    assert g.counts["holds_started"] == 1
+    g.reset()  # the next episode starts free
+    g.on_state(1, np.zeros(J), now_ns=0)
+    g.on_command(1, np.zeros(J), now_ns=0)
+    assert g.on_prediction(1, Prediction(False, 0.1, 0.6), now_ns=0).source == "vla"
+
+
+def test_a_lost_publisher_holds_at_once_and_its_return_with_commands_resumes() -> None:
+    g = CommandGate(GateConfig("watchdog", None, LOWER, UPPER, STEP))  # no deadline: liveliness alone
+    assert g.publisher_gone("command", True, now_ns=0) is None  # between episodes: nothing to hold
+    g.publisher_gone("command", False, now_ns=0)
+    g.on_state(1, np.full(J, 0.2), now_ns=0)
+    g.on_command(1, np.full(J, 0.2), now_ns=0)
+    hold = g.publisher_gone("command", True, now_ns=10 * MS)
+    assert hold.source == "hold" and "command publisher is gone" in hold.reason
+    assert g.publisher_gone("prediction", True, now_ns=11 * MS) is None  # watchdog mode reads none
+    assert g.on_command(2, np.full(J, 0.2), now_ns=20 * MS) is None  # still reported gone: a stray
+    g.publisher_gone("command", False, now_ns=30 * MS)
+    assert g.holding is not None  # back, but the hold ends with a command, not with the report
+    assert g.on_command(3, np.full(J, 0.21), now_ns=40 * MS).source == "vla"
+    with pytest.raises(ValueError, match="input must be one of"):
+        g.publisher_gone("camera", True, now_ns=0)
+
+
+def test_a_hold_keeps_the_fingers_at_their_last_target() -> None:
+    from salus_common.robot_profile import ARM_DOF
+
+    dof = ARM_DOF + 2
+    g = CommandGate(
+        GateConfig("watchdog", 200 * MS, np.full(dof, -3.0), np.full(dof, 3.0), np.full(dof, 0.5))
+    )
+    grasp = np.r_[np.full(ARM_DOF, 0.5), 0.0, 0.0]  # closing on a cube
+    g.on_state(1, np.r_[np.full(ARM_DOF, 0.4), 0.02, 0.02], now_ns=0)  # the cube stops the fingers at 2 cm
+    g.on_command(1, grasp, now_ns=0)
+    g.on_state(2, np.r_[np.full(ARM_DOF, 0.45), 0.02, 0.02], now_ns=100 * MS)
+    hold = g.check(now_ns=300 * MS)
+    np.testing.assert_allclose(hold.target[:ARM_DOF], 0.45)  # the arm where it is
+    np.testing.assert_allclose(hold.target[ARM_DOF:], 0.0)  # the fingers keep squeezing

@@ -24,6 +24,7 @@ setup(
             "salus-episode-video = salus_data.episode_video:main",
             "bag_recorder = salus_data.bag_recorder_node:main",
             "salus-collect = salus_data.collect:main",
+            "salus-eval-filter = salus_data.evaluate_filter:main",
             "salus-bag2zarr = salus_data.bag_to_zarr:main",
             "salus-verify-zarr = salus_data.verify_zarr:main",
             "salus-bag2lerobot = salus_data.bag_to_lerobot:main",

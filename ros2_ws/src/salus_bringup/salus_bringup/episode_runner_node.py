@@ -136,7 +136,9 @@ class EpisodeRunner(Node):
     @staticmethod
     def filter_report(report: dict[str, str]) -> dict[str, str]:
         keep = ("mode", "steps_vla", "steps_manifold", "steps_hold", "steps_holds_started", "steps_limited")
-        keep += ("rejected_inputs",)
+        keep += ("rejected_inputs", "deadline_missed_command", "deadline_missed_prediction")
+        keep += ("liveliness_lost_command", "liveliness_lost_prediction", "hold_reason")
+        keep += ("decision_latency_p50_ms", "decision_latency_p99_ms")
         return {k: report[k] for k in keep if k in report}
 
     def on_recorder_ack(self, msg: String) -> None:

@@ -59,6 +59,9 @@ class QosKind(StrEnum):
     RELIABLE = "reliable"  # reliable, volatile, keep last 10: commands, proposals, signals, predictions
     LATCHED = "latched"  # reliable, transient local, keep last 20: episode events, acknowledgments
     CLOCK = "clock"  # reliable, volatile, keep last 1: /clock
+    # reliable, volatile, keep last 10, with a deadline and an automatic liveliness lease: the command chain
+    # (VLA -> filter -> robot) and the predictions the filter waits for, so a silent or dead node is seen
+    WATCHED = "watched"
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class QosSettings:
     reliability: str  # "reliable" | "best_effort"
     durability: str  # "volatile" | "transient_local"
     depth: int
+    deadline_s: float | None = None  # longest expected gap between messages (None: no deadline)
+    liveliness_lease_s: float | None = None  # automatic liveliness lease (None: the DDS default, infinite)
 
     @property
     def reliable(self) -> bool:
@@ -80,12 +85,31 @@ class QosSettings:
 
     def as_override(self, depth: int | None = None) -> dict[str, object]:
         """A ``--qos-profile-overrides-path`` entry."""
-        return {
+        override: dict[str, object] = {
             "history": "keep_last",
             "depth": depth or self.depth,
             "reliability": self.reliability,
             "durability": self.durability,
         }
+        if self.deadline_s is not None:
+            override["deadline"] = _duration(self.deadline_s)
+        if self.liveliness_lease_s is not None:
+            override["liveliness"] = "automatic"
+            override["liveliness_lease_duration"] = _duration(self.liveliness_lease_s)
+        return override
+
+
+def _duration(seconds: float) -> dict[str, int]:
+    sec = int(seconds)
+    return {"sec": sec, "nsec": round((seconds - sec) * 1e9)}
+
+
+# The command chain's timing facts. A command is expected every control step (0.1 s at 10 Hz): a gap past
+# COMMAND_DEADLINE_S is a deadline miss (counted) and, in real time, makes the action filter hold the joints.
+# A publisher whose process died loses its liveliness after LIVELINESS_LEASE_S (DDS asserts it from its own
+# thread, so a slow chunk does not lose it): the filter holds at once instead of waiting for the deadline.
+COMMAND_DEADLINE_S = 0.2
+LIVELINESS_LEASE_S = 0.075
 
 
 QOS_SETTINGS: dict[QosKind, QosSettings] = {
@@ -94,6 +118,7 @@ QOS_SETTINGS: dict[QosKind, QosSettings] = {
     QosKind.RELIABLE: QosSettings("reliable", "volatile", 10),
     QosKind.LATCHED: QosSettings("reliable", "transient_local", 20),
     QosKind.CLOCK: QosSettings("reliable", "volatile", 1),
+    QosKind.WATCHED: QosSettings("reliable", "volatile", 10, COMMAND_DEADLINE_S, LIVELINESS_LEASE_S),
 }
 
 
@@ -123,6 +148,10 @@ def graph_topics(cameras: Sequence[str]) -> tuple[Topic, ...]:
     if not cameras or len(set(cameras)) != len(cameras):
         raise ValueError(f"cameras must be unique and non-empty, got {list(cameras)}")
     sensor, state, reliable, latched = QosKind.SENSOR, QosKind.STATE, QosKind.RELIABLE, QosKind.LATCHED
+    # Commands and predictions are offered with a deadline and a liveliness lease. The robot side asks for
+    # plain reliable (any commander is accepted: Isaac Sim's bridge and ros2_control ask for no more); the
+    # filter asks for both on its inputs, so it learns when the VLA or the predictor is gone.
+    watched = QosKind.WATCHED
     topics: list[Topic] = []
     for camera in cameras:
         topics += [
@@ -154,7 +183,7 @@ def graph_topics(cameras: Sequence[str]) -> tuple[Topic, ...]:
         Topic(
             JOINT_COMMAND_TOPIC,
             "sensor_msgs/msg/JointState",
-            reliable,
+            watched,
             reliable,
             "executed joint position targets (action)",
             per_step=True,
@@ -162,8 +191,8 @@ def graph_topics(cameras: Sequence[str]) -> tuple[Topic, ...]:
         Topic(
             VLA_COMMAND_TOPIC,
             "sensor_msgs/msg/JointState",
-            reliable,
-            reliable,
+            watched,
+            watched,
             "the VLA's command before the action filter (its /joint_command, remapped)",
             per_step=True,
         ),
@@ -186,8 +215,8 @@ def graph_topics(cameras: Sequence[str]) -> tuple[Topic, ...]:
         Topic(
             PREDICTION_TOPIC,
             "salus_msgs/msg/FailurePrediction",
-            reliable,
-            reliable,
+            watched,
+            watched,
             "multi-horizon failure probabilities",
             per_step=True,
         ),

@@ -25,6 +25,7 @@ import numpy as np
 
 from salus_common.contract import (
     EPISODE_TOPIC,
+    INTERVENTION_TOPIC,
     JOINT_COMMAND_TOPIC,
     JOINT_STATES_TOPIC,
     PREDICTION_TOPIC,
@@ -46,6 +47,7 @@ EPISODE_TOPICS = {
     PROPOSAL_TOPIC,
     SIGNALS_TOPIC,
     PREDICTION_TOPIC,
+    INTERVENTION_TOPIC,
 }
 
 
@@ -186,6 +188,27 @@ class Predictions:
 
 
 @dataclass
+class Interventions:
+    """The action filter's SafetyIntervention messages of an episode (empty when no filter ran): what it
+    executed at each step and why."""
+
+    stamps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (n,) [ns]
+    sources: tuple[str, ...] = ()  # "vla" (forwarded), "manifold" (replaced), "hold"
+    risk_before: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n,), NaN without a prediction
+    candidates: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (n,)
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return len(self.stamps) == 0
+
+    def stamps_of(self, *sources: str) -> np.ndarray:
+        """The stamps of the steps whose output came from one of ``sources``."""
+        keep = np.array([s in sources for s in self.sources], dtype=bool)
+        return self.stamps[keep] if len(self.stamps) else self.stamps
+
+
+@dataclass
 class EpisodeData:
     """One episode's messages, decoded."""
 
@@ -205,6 +228,7 @@ class EpisodeData:
     image_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # camera -> (H, W, 3)
     counts: dict[str, int] = field(default_factory=dict)  # messages per topic in the bag (whole file)
     predictions: Predictions = field(default_factory=Predictions)
+    interventions: Interventions = field(default_factory=Interventions)
     # SalusSignals.prefix_embedding per message that carried one (n, D)
     prefix_embedding: Stream = field(default_factory=lambda: Stream(np.zeros(0, dtype=np.int64), []))
 
@@ -452,6 +476,7 @@ class _Decoder:
         signals, signal_names, embedding = self._signals(window(SIGNALS_TOPIC))
 
         predictions = self._predictions(window(PREDICTION_TOPIC))
+        interventions = self._interventions(window(INTERVENTION_TOPIC))
         cameras = tuple(sorted({c for t in raw_by_topic if (c := camera_of(t)) is not None}))
         camera_order = _camera_order(custom, cameras)
         frames: dict[str, Stream] = {}
@@ -483,6 +508,7 @@ class _Decoder:
             image_shapes=shapes,
             counts=dict(counts),
             predictions=predictions,
+            interventions=interventions,
             prefix_embedding=embedding,
         )
 
@@ -530,6 +556,18 @@ class _Decoder:
             threshold=np.array([float(m.threshold) for _, m in kept]),
             horizons_s=tuple(float(h) for h in first.horizons),
             failure_types=tuple(first.failure_types),
+        )
+
+    def _interventions(self, items: list[tuple[int, bytes]]) -> Interventions:
+        if not items:
+            return Interventions()
+        decoded = [(stamp, self._decode(INTERVENTION_TOPIC, raw)) for stamp, raw in items]
+        return Interventions(
+            stamps=np.array([s for s, _ in decoded], dtype=np.int64),
+            sources=tuple(str(m.source) for _, m in decoded),
+            risk_before=np.array([float(m.risk_before) for _, m in decoded]),
+            candidates=np.array([int(m.candidates_evaluated) for _, m in decoded], dtype=np.int64),
+            reasons=tuple(str(m.reason) for _, m in decoded),
         )
 
     def _image(self, topic: str, stamp: int, raw: bytes) -> np.ndarray:

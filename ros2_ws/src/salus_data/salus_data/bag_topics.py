@@ -26,7 +26,7 @@ from salus_common.robot_profile import RobotProfile
 
 RECORD_TOPICS_RELPATH = Path("config") / "record_topics.yaml"
 # Queue lengths of the recorder's subscriptions, where deeper than the contract's.
-RECORDER_DEPTH: dict[QosKind, int] = {QosKind.RELIABLE: 100}
+RECORDER_DEPTH: dict[QosKind, int] = {QosKind.RELIABLE: 100, QosKind.WATCHED: 100}
 # Shell snippet listing the topics of config/record_topics.yaml (its keys), for `ros2 bag record --topics`.
 TOPICS_FROM_FILE = "$(python3 -c \"import yaml; print(*yaml.safe_load(open('config/record_topics.yaml')))\")"
 

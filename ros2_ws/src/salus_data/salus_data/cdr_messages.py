@@ -159,3 +159,25 @@ def failure_prediction(
         threshold=float(threshold),
     )
     return serialize(msg, "salus_msgs/msg/FailurePrediction")
+
+
+def safety_intervention(
+    stamp_ns: int,
+    joint_names: Sequence[str],
+    executed: np.ndarray,
+    source: str,
+    reason: str,
+    risk_before: float = float("nan"),
+    candidates: int = 0,
+) -> bytes:
+    msg = typestore().types["salus_msgs/msg/SafetyIntervention"](
+        header=header(stamp_ns),
+        joint_names=list(joint_names),
+        executed_action=np.asarray(executed, dtype=np.float32),
+        source=source,
+        candidates_evaluated=int(candidates),
+        risk_before=float(risk_before),
+        risk_after=float("nan"),
+        reason=reason,
+    )
+    return serialize(msg, "salus_msgs/msg/SafetyIntervention")

@@ -456,6 +456,10 @@ class Collector:
             "attempt": run.unit.attempt,
             "wall_s": result.get("wall_s"),
             "finished_at": _now(),
+            # the nodes' own reports of the episode (VLA timing, first alert, filter steps and latency)
+            "policy_timing": result.get("policy_timing", {}),
+            "monitor": result.get("monitor", {}),
+            "action_filter": result.get("action_filter", {}),
         }
         append_manifest(self.manifest_path, record)
         self.records[seed] = record

@@ -8,8 +8,10 @@ Usage::
 
 The overlay is what the operator saw live: the ``/salus/prediction`` messages recorded in the bag (run the
 graph with ``record:=bag`` and the predictor on), drawn on each camera frame as the horizons x types grid
-coloured by probability, the alert banner when the alert was on, the episode time, and the ground-truth
-outcome from the onset on. A bag without predictions gives the video with a note and no timeline.
+coloured by probability, the alert banner when the alert was on, the action filter's interventions
+(``/salus/intervention``: a replaced action or a hold, with its reason), the episode time, and the
+ground-truth outcome from the onset on. A bag without predictions gives the video with a note and no
+timeline.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from salus_common.risk_colors import risk_rgba
-from salus_data.bag_reader import BagReadError, EpisodeData, Predictions, read_episodes
+from salus_data.bag_reader import BagReadError, EpisodeData, Interventions, Predictions, read_episodes
 
 NS = 1_000_000_000
 
@@ -34,6 +36,17 @@ def prediction_at(predictions: Predictions, stamp: int) -> int | None:
         return None
     i = int(np.searchsorted(predictions.stamps, stamp, side="right")) - 1
     return i if i >= 0 else None
+
+
+def intervention_at(interventions: Interventions, stamp: int) -> int | None:
+    """Index of the filter's output for this stamp (the latest at or before it), None before the first."""
+    if interventions.empty:
+        return None
+    i = int(np.searchsorted(interventions.stamps, stamp, side="right")) - 1
+    return i if i >= 0 else None
+
+
+INTERVENTION_COLOURS = {"manifold": (230, 140, 0), "hold": (40, 90, 220)}
 
 
 def overlay_frame(
@@ -83,6 +96,14 @@ def overlay_frame(
             )
         else:
             draw.text((x0 + 4, y + 6), f"risk {risk:.2f} < {preds.threshold[i]:.2f}", fill=(150, 230, 150))
+    j = intervention_at(episode.interventions, stamp)
+    if j is not None and episode.interventions.sources[j] in INTERVENTION_COLOURS:
+        source = episode.interventions.sources[j]
+        y = canvas.height - 44
+        draw.rectangle((x0 - 4, y, x0 + 280, y + 36), fill=INTERVENTION_COLOURS[source])
+        label = "FILTER: manifold action" if source == "manifold" else "FILTER: holding"
+        draw.text((x0 + 4, y + 4), label, fill=(255, 255, 255))
+        draw.text((x0 + 4, y + 20), episode.interventions.reasons[j][:44], fill=(255, 255, 255))
     onset = info.failure_onset_s
     if math.isfinite(onset) and t >= onset:
         draw.rectangle((0, 0, image.width, 22), fill=(120, 0, 120))
@@ -133,6 +154,11 @@ def write_timeline(episode: EpisodeData, path: Path) -> Path:
     ax.step(t, preds.threshold, where="post", color="red", ls="--", lw=1, label="threshold")
     if preds.alert.any():
         ax.fill_between(t, 0, 1, where=preds.alert, step="post", color="red", alpha=0.12, label="alert")
+    for source, colour in INTERVENTION_COLOURS.items():
+        stamps = episode.interventions.stamps_of(source)
+        if len(stamps):
+            ts = (stamps - info.start_ns) / NS
+            ax.plot(ts, np.full(len(ts), -0.01), "|", color=np.array(colour) / 255, ms=10, label=source)
     if math.isfinite(info.failure_onset_s):
         ax.axvline(info.failure_onset_s, color="purple", lw=1.5, label=f"onset ({info.outcome})")
     ax.set(xlabel="time since episode start [s]", ylabel="P", ylim=(-0.02, 1.02))

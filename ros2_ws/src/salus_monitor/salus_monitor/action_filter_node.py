@@ -4,9 +4,11 @@ Thin ROS adapter over :class:`salus_monitor.core.command_gate.CommandGate`. The 
 command on ``/salus/vla_command`` (its ``/joint_command`` remapped by the graph); this node answers each one
 with a ``/joint_command`` and a ``SafetyIntervention`` (``/salus/intervention``): forwarded (``vla``),
 replaced by the safety manifold + MPC when the failure prediction of the same stamp alerts (``manifold``
-mode), or the measured joint positions held when the inputs went stale (``hold``: no VLA command, or no
-prediction, for ``deadline_s``; the reason is in the message and on ``/diagnostics``). Every output is
-limited to the robot profile's joint range and velocity. Malformed inputs are rejected and counted.
+mode), or the joints held (``hold``) when the inputs went stale (no VLA command, or no prediction, for
+``deadline_s``), when DDS reports their publisher gone (liveliness lost: a killed VLA is seen within the
+lease, :data:`salus_common.contract.LIVELINESS_LEASE_S`), or, in ``stop`` mode, from the first alert on;
+the reason is in the message and on ``/diagnostics``. Every output is limited to the robot profile's joint
+range and velocity. Malformed inputs are rejected and counted; so are the inputs' deadline misses.
 
 A ROS 2 lifecycle node: configured (checkpoint loaded, subscriptions made) and activated at start-up when
 ``autostart`` is true; deactivating it (``ros2 lifecycle set /action_filter deactivate``) stops all command
@@ -15,6 +17,7 @@ output, and the robot side's own command deadline takes over.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
@@ -22,6 +25,7 @@ from typing import Literal
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.clock import Clock, ClockType
+from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import JointState
 
@@ -35,6 +39,7 @@ from salus_common.parameters import check_no_unknown_parameters, declare_config,
 from salus_common.qos import create_publisher, create_subscription
 from salus_common.stamps import NS_PER_S, stamp_ns
 from salus_monitor.core.command_gate import CommandGate, GateConfig, Output, Prediction
+from salus_monitor.core.signal_check import LatencyWindow
 from salus_msgs.msg import ActionProposal, EpisodeEvent, FailurePrediction, SafetyIntervention
 
 NODE_NAME = FILTER_NODE_NAME
@@ -42,14 +47,17 @@ NODE_NAME = FILTER_NODE_NAME
 
 @dataclass(frozen=True)
 class FilterNodeConfig:
-    mode: Literal["watchdog", "manifold"] = setting(
+    mode: Literal["watchdog", "manifold", "stop"] = setting(
         "watchdog",
         "watchdog: forward the VLA's commands (limits + deadline hold); manifold: also replace a command "
-        "whose failure prediction alerts with the safety manifold's best candidate",
+        "whose failure prediction alerts with the safety manifold's best candidate; stop: hold the robot "
+        "from the first alert to the end of the episode (the evaluation's baseline)",
     )
     checkpoint: str = setting("", "safety filter folder (salus-train-filter); required in manifold mode")
     deadline_s: float = setting(
-        0.2, "hold the joints when no VLA command (or prediction) arrived for this long [s]", low=0.01
+        contract.COMMAND_DEADLINE_S,
+        "hold the joints when no VLA command (or prediction) arrived for this long [s]",
+        low=0.01,
     )
     watchdog: bool = setting(
         True,
@@ -82,6 +90,9 @@ class ActionFilterNode(LifecycleNode):
         self.rejected: Counter[str] = Counter()
         self.episode_id = ""
         self.last_state_stamp = 0
+        self.deadline_misses: Counter[str] = Counter()
+        self.liveliness_losses: Counter[str] = Counter()
+        self.decision_latency = LatencyWindow()  # manifold decisions: prediction in -> command out
         self.steady = Clock(clock_type=ClockType.STEADY_TIME)
         if self.p.autostart:
             self.trigger_configure()
@@ -109,11 +120,24 @@ class ActionFilterNode(LifecycleNode):
         self.pub_command = create_publisher(self, JointState, contract.JOINT_COMMAND_TOPIC)
         self.pub_intervention = create_publisher(self, SafetyIntervention, contract.INTERVENTION_TOPIC)
         self.pub_diag = create_publisher(self, DiagnosticArray, contract.DIAGNOSTICS_TOPIC)
-        create_subscription(self, JointState, contract.VLA_COMMAND_TOPIC, self.on_vla_command)
+        create_subscription(
+            self,
+            JointState,
+            contract.VLA_COMMAND_TOPIC,
+            self.on_vla_command,
+            event_callbacks=self.watch_events("command"),
+        )
         create_subscription(self, JointState, contract.JOINT_STATES_TOPIC, self.on_joint_states)
         create_subscription(self, EpisodeEvent, contract.EPISODE_TOPIC, self.on_episode)
+        if self.gate.uses_predictions:
+            create_subscription(
+                self,
+                FailurePrediction,
+                contract.PREDICTION_TOPIC,
+                self.on_prediction,
+                event_callbacks=self.watch_events("prediction"),
+            )
         if p.mode == "manifold":
-            create_subscription(self, FailurePrediction, contract.PREDICTION_TOPIC, self.on_prediction)
             create_subscription(self, ActionProposal, contract.PROPOSAL_TOPIC, self.on_proposal)
         if p.watchdog:
             self.create_timer(p.watchdog_period_s, self.on_watchdog, clock=self.steady)
@@ -132,6 +156,25 @@ class ActionFilterNode(LifecycleNode):
         self.active = False
         self.get_logger().warning("deactivated: no command output until activated again")
         return super().on_deactivate(state)
+
+    def watch_events(self, which: str) -> SubscriptionEventCallbacks:
+        """Deadline misses are counted; a lost publisher holds the joints at once (the gate's reason)."""
+
+        def on_deadline(info) -> None:
+            if self.gate is not None and self.gate.command_rx_ns is not None:  # inside an episode
+                self.deadline_misses[which] += 1
+
+        def on_liveliness(info) -> None:
+            gone = info.alive_count == 0
+            if gone and info.alive_count_change < 0:
+                self.liveliness_losses[which] += 1
+                self.get_logger().warning(f"the {which} publisher is gone (liveliness lost)")
+            elif not gone and info.alive_count_change > 0:
+                self.get_logger().info(f"a {which} publisher is alive")
+            if self.gate is not None:
+                self.send(self.gate.publisher_gone(which, gone, self.now_ns()))
+
+        return SubscriptionEventCallbacks(deadline=on_deadline, liveliness=on_liveliness)
 
     # --- inputs ------------------------------------------------------------------------------------------
     def now_ns(self) -> int:
@@ -182,7 +225,11 @@ class ActionFilterNode(LifecycleNode):
             self.reject("out_of_range", detail)
             return
         prediction = Prediction(bool(msg.alert), risk, threshold)
-        self.send(self.gate.on_prediction(stamp_ns(msg.header.stamp), prediction, self.now_ns()))
+        started = time.perf_counter()
+        out = self.gate.on_prediction(stamp_ns(msg.header.stamp), prediction, self.now_ns())
+        if out is not None and out.source == "manifold":
+            self.decision_latency.add(time.perf_counter() - started)
+        self.send(out)
 
     def on_proposal(self, msg: ActionProposal) -> None:
         k, dim = int(msg.num_samples), int(msg.action_dim)
@@ -236,10 +283,19 @@ class ActionFilterNode(LifecycleNode):
             "hold_reason": self.gate.hold_reason if holding else "",
             **{f"steps_{k}": str(v) for k, v in counts.items()},
             "rejected_inputs": str(self.rejected.total()),
+            "deadline_missed_command": str(self.deadline_misses["command"]),
+            "deadline_missed_prediction": str(self.deadline_misses["prediction"]),
+            "liveliness_lost_command": str(self.liveliness_losses["command"]),
+            "liveliness_lost_prediction": str(self.liveliness_losses["prediction"]),
             "final": str(final).lower(),
         }
+        if len(self.decision_latency):
+            values["decision_latency_p50_ms"] = f"{self.decision_latency.percentile_ms(50):.3f}"
+            values["decision_latency_p99_ms"] = f"{self.decision_latency.percentile_ms(99):.3f}"
         values.update({f"rejected_{reason}": str(n) for reason, n in sorted(self.rejected.items())})
-        problem = "holding: inputs stale" if holding else ("rejected inputs" if self.rejected else None)
+        problem = (
+            f"holding: {self.gate.hold_reason}" if holding else ("rejected inputs" if self.rejected else None)
+        )
         stamp = self.get_clock().now().to_msg()
         self.pub_diag.publish(diagnostic_array(NODE_NAME, values, problem, stamp, "salus_filter"))
 

@@ -6,13 +6,17 @@ answers) the gate decides:
 * ``watchdog`` mode: forward it (limited to the joint range and the per-step velocity);
 * ``manifold`` mode: wait for the failure prediction of the same stamp; below the alert threshold forward
   the command, at or above it replace it with :meth:`SafetyFilter.decide` (manifold candidates and the
-  VLA's own ensemble samples, scored by the MPC rollout), limited the same way.
+  VLA's own ensemble samples, scored by the MPC rollout), limited the same way;
+* ``stop`` mode (the stop-on-alert baseline of the evaluation): like ``manifold``, but the first alert
+  holds the robot for the rest of the episode.
 
 A **watchdog** runs beside it on the receive times (a steady clock, not sim time: it watches processes):
 once the episode's first command has arrived, when no VLA command (or, in ``manifold`` mode, no
-prediction) has arrived for ``deadline_ns``, the gate holds the joint positions measured at that moment and
-answers every new joint state with that hold, the reason attached, until inputs return. Every output says
-where it came from (``vla``, ``manifold`` or ``hold``), for the SafetyIntervention message.
+prediction) has arrived for ``deadline_ns``, or as soon as the node is told that the publisher of an input
+is gone (DDS liveliness), the gate holds and answers every new joint state with that hold, the reason
+attached, until inputs return. A hold keeps the arm at its measured joints and the fingers at their last
+target (holding the measured finger opening would loosen a grasp). Every output says where it came from
+(``vla``, ``manifold`` or ``hold``), for the SafetyIntervention message.
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from salus_common.joint_vector import limit_target
+from salus_common.robot_profile import ARM_DOF
 
 if TYPE_CHECKING:  # torch is imported only where the manifold is used: the watchdog needs none of it
     from salus_monitor.core.safety_filter import SafetyFilter
 
-Mode = Literal["watchdog", "manifold"]
+Mode = Literal["watchdog", "manifold", "stop"]
+MODES = ("watchdog", "manifold", "stop")
+INPUTS = ("command", "prediction")  # the inputs whose publisher can be reported gone
 PENDING_LIMIT = 64  # stamps remembered while waiting for their partner message
 
 
@@ -43,8 +50,8 @@ class GateConfig:
     keep: int = 16
 
     def __post_init__(self) -> None:
-        if self.mode not in ("watchdog", "manifold"):
-            raise ValueError(f"mode must be 'watchdog' or 'manifold', got {self.mode!r}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.deadline_ns is not None and self.deadline_ns <= 0:
             raise ValueError("the deadline must be > 0 (or None: no watchdog)")
 
@@ -74,6 +81,9 @@ class CommandGate:
         self.config = config
         self.safety_filter = safety_filter
         self.generator = generator
+        # inputs whose publisher DDS reports gone; not an episode's state (a VLA that died between episodes
+        # is still gone), so reset() keeps it
+        self.gone: set[str] = set()
         self.reset()
 
     def reset(self) -> None:
@@ -88,7 +98,12 @@ class CommandGate:
         self.prediction_rx_ns: int | None = None
         self.holding: np.ndarray | None = None
         self.hold_reason = ""
+        self.stopped = False  # stop mode: held after an alert, for the rest of the episode
         self.counts = {"vla": 0, "manifold": 0, "hold": 0, "limited": 0, "holds_started": 0}
+
+    @property
+    def uses_predictions(self) -> bool:
+        return self.config.mode != "watchdog"
 
     # --- inputs ------------------------------------------------------------------------------------------
     def on_state(self, stamp_ns: int, positions: np.ndarray, now_ns: int) -> Output | None:
@@ -102,7 +117,7 @@ class CommandGate:
         self.command_rx_ns = now_ns
         if self.first_command_rx_ns is None:
             self.first_command_rx_ns = now_ns
-        if self.holding is not None and not self.stale_reason(now_ns):
+        if self.holding is not None and not self.stopped and not self.stale_reason(now_ns):
             self.holding = None  # inputs are back
         _remember(self.commands, stamp_ns, np.asarray(target, dtype=np.float64))
         return self._try(stamp_ns)
@@ -116,17 +131,34 @@ class CommandGate:
         """The VLA's K ensemble samples for a stamp (K, J): free candidates."""
         _remember(self.samples, stamp_ns, np.asarray(samples, dtype=np.float64))
 
+    def publisher_gone(self, which: str, gone: bool, now_ns: int) -> Output | None:
+        """DDS reported the last publisher of an input (``command`` or ``prediction``) lost or back: hold
+        at once, without waiting for the deadline (returns the hold's first output, if it starts one)."""
+        if which not in INPUTS:
+            raise ValueError(f"input must be one of {INPUTS}, got {which!r}")
+        if gone:
+            self.gone.add(which)
+        else:
+            self.gone.discard(which)  # the hold ends with the next command (on_command)
+        return self.check(now_ns)
+
     # --- watchdog ----------------------------------------------------------------------------------------
     def stale_reason(self, now_ns: int) -> str:
         """Why the inputs are stale now ('' when fresh, or before the episode's first command)."""
-        if self.command_rx_ns is None or self.config.deadline_ns is None:
+        if self.command_rx_ns is None:
+            return ""
+        if "command" in self.gone:
+            return "the VLA's command publisher is gone (liveliness lost)"
+        if "prediction" in self.gone and self.uses_predictions:
+            return "the failure predictor is gone (liveliness lost)"
+        if self.config.deadline_ns is None:
             return ""
         limit = self.config.deadline_ns
         deadline = f"deadline {limit * 1e-9:.2f} s"
         age = now_ns - self.command_rx_ns
         if age > limit:
             return f"no VLA command for {age * 1e-9:.2f} s ({deadline})"
-        if self.config.mode == "manifold":
+        if self.uses_predictions:
             since = self.first_command_rx_ns if self.prediction_rx_ns is None else self.prediction_rx_ns
             if now_ns - since > limit:
                 return f"no failure prediction for {(now_ns - since) * 1e-9:.2f} s ({deadline})"
@@ -138,11 +170,21 @@ class CommandGate:
         reason = self.stale_reason(now_ns)
         if not reason or self.holding is not None or self.measured is None:
             return None
-        # the measured joints, inside the joint range (a robot reporting itself out of range is not followed)
-        self.holding = np.clip(self.measured, self.config.lower, self.config.upper)
+        return self._start_hold(0, reason)
+
+    def _start_hold(self, stamp_ns: int, reason: str, risk: float = float("nan")) -> Output:
+        self.holding = self.hold_target()
         self.hold_reason = reason
         self.counts["holds_started"] += 1
-        return self._emit(Output(0, self.holding.copy(), "hold", reason))
+        return self._emit(Output(stamp_ns, self.holding.copy(), "hold", reason, risk))
+
+    def hold_target(self) -> np.ndarray:
+        """The arm at its measured joints, the fingers at their last target, inside the joint range (a
+        robot reporting itself out of range is not followed)."""
+        target = self.measured.copy()
+        if self.last_target is not None:
+            target[ARM_DOF:] = self.last_target[ARM_DOF:]
+        return np.clip(target, self.config.lower, self.config.upper)
 
     # --- decisions ---------------------------------------------------------------------------------------
     def _try(self, stamp_ns: int) -> Output | None:
@@ -163,6 +205,10 @@ class CommandGate:
                 else "alert, but no joint state yet to plan from"
             )
             return self._forward(stamp_ns, command, reason, prediction.max_risk)
+        if self.config.mode == "stop":
+            self.stopped = True
+            reason = f"stop on alert: risk {prediction.max_risk:.2f} >= {prediction.threshold:.2f}"
+            return self._start_hold(stamp_ns, reason, prediction.max_risk)
         cfg = self.config
         ensemble = np.zeros((0, len(command))) if samples is None else samples
         decision = self.safety_filter.decide(
