@@ -213,7 +213,7 @@ class ActionFilterNode(LifecycleNode):
         row = self.joint_row(msg, contract.VLA_COMMAND_TOPIC)
         if row is None or self.gate is None:
             return
-        self.send(self.gate.on_command(stamp_ns(msg.header.stamp), row, self.now_ns()))
+        self.send(self.timed(self.gate.on_command, stamp_ns(msg.header.stamp), row, self.now_ns()))
 
     def on_prediction(self, msg: FailurePrediction) -> None:
         risk, threshold = float(msg.max_risk), float(msg.threshold)
@@ -225,11 +225,16 @@ class ActionFilterNode(LifecycleNode):
             self.reject("out_of_range", detail)
             return
         prediction = Prediction(bool(msg.alert), risk, threshold)
+        self.send(self.timed(self.gate.on_prediction, stamp_ns(msg.header.stamp), prediction, self.now_ns()))
+
+    def timed(self, gate_input, *args) -> Output | None:
+        """A gate input, its latency recorded when it made a manifold decision (the command or the
+        prediction of a stamp may come last: either one decides)."""
         started = time.perf_counter()
-        out = self.gate.on_prediction(stamp_ns(msg.header.stamp), prediction, self.now_ns())
+        out = gate_input(*args)
         if out is not None and out.source == "manifold":
             self.decision_latency.add(time.perf_counter() - started)
-        self.send(out)
+        return out
 
     def on_proposal(self, msg: ActionProposal) -> None:
         k, dim = int(msg.num_samples), int(msg.action_dim)
